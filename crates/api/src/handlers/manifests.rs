@@ -1,0 +1,92 @@
+//! Manifest GET/HEAD/PUT/DELETE.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use berth_core::Registry;
+use berth_oci::{ErrorCode, Reference, RepoName, Tag, MAX_MANIFEST_BYTES};
+use http_body_util::BodyExt;
+
+use super::{header_str, query_params, ApiResult};
+use crate::error::ApiError;
+
+pub async fn get(registry: &Registry, repo: &RepoName, reference: &Reference, head: bool) -> ApiResult {
+    let m = registry.manifest(repo, reference).await?;
+    let len = m.content.len();
+    let body = if head { Body::empty() } else { Body::from(m.content) };
+    let response = Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, m.media_type)
+        .header(header::CONTENT_LENGTH, len)
+        .header("docker-content-digest", &m.digest)
+        .header(header::ETAG, format!("\"{}\"", m.digest))
+        .body(body);
+    Ok(response.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()))
+}
+
+pub async fn put(registry: &Registry, repo: &RepoName, reference: Reference, request: Request) -> ApiResult {
+    let params = query_params(&request);
+    let extra_tags = params
+        .get("tag")
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            t.parse::<Tag>()
+                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::NameInvalid, e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let content_type = header_str(&request, "content-type").map(str::to_string);
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::ManifestInvalid,
+            format!("manifest is larger than the {MAX_MANIFEST_BYTES} bytes this registry accepts"),
+        )
+    };
+    let declared: Option<u64> = header_str(&request, "content-length").and_then(|v| v.parse().ok());
+    if declared.is_some_and(|n| n > MAX_MANIFEST_BYTES as u64) {
+        return Err(too_large());
+    }
+    let limited = http_body_util::Limited::new(request.into_body(), MAX_MANIFEST_BYTES);
+    let body = match limited.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+        Err(e) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::ManifestInvalid,
+                format!("the manifest body could not be read: {e}"),
+            ))
+        }
+    };
+    let pushed = registry
+        .put_manifest(repo, &reference, content_type.as_deref(), body, extra_tags)
+        .await?;
+    let mut response = (
+        StatusCode::CREATED,
+        [
+            (header::LOCATION, format!("/v2/{repo}/manifests/{}", pushed.digest)),
+            (header::HeaderName::from_static("docker-content-digest"), pushed.digest.to_string()),
+            (header::CONTENT_LENGTH, "0".to_string()),
+        ],
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    if let Some(subject) = &pushed.subject {
+        if let Ok(v) = HeaderValue::from_str(&subject.to_string()) {
+            headers.insert("oci-subject", v);
+        }
+    }
+    for tag in &pushed.tags {
+        if let Ok(v) = HeaderValue::from_str(tag.as_str()) {
+            headers.append("oci-tag", v);
+        }
+    }
+    Ok(response)
+}
+
+pub async fn delete(registry: &Registry, repo: &RepoName, reference: &Reference) -> ApiResult {
+    registry.delete_manifest(repo, reference).await?;
+    Ok((StatusCode::ACCEPTED, [(header::CONTENT_LENGTH, "0")]).into_response())
+}

@@ -1,0 +1,117 @@
+//! `berth serve`: open the backends, build the registry, serve HTTP until SIGTERM/SIGINT, then
+//! let in-flight requests finish.
+
+use anyhow::Context;
+use axum::serve::ListenerExt;
+use berth_core::Registry;
+use berth_metadata::Metadata;
+use berth_storage::BlobStore;
+use rand::RngCore;
+
+use crate::config::{Config, Storage};
+
+/// Opens storage and metadata as configured and builds the registry.
+pub async fn build_registry(config: &Config) -> anyhow::Result<Registry> {
+    let store = match &config.storage {
+        Storage::Filesystem(root) => BlobStore::filesystem(root)
+            .with_context(|| format!("storage.filesystem.rootDirectory {}", root.display()))?,
+        Storage::EmptyDir => BlobStore::memory(),
+    };
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating dataDir {}", config.data_dir.display()))?;
+    }
+    let meta = Metadata::connect(&config.database_url)
+        .await
+        .with_context(|| format!("database.url {}", redact(&config.database_url)))?;
+    let secret = match &config.http_secret {
+        Some(s) => s.clone(),
+        None => {
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            meta.setting_or_init("httpSecret", &hex::encode(bytes))
+                .await
+                .context("storing the generated httpSecret")?
+        }
+    };
+    let registry = Registry::new(store, meta, secret.as_bytes());
+    registry.set_read_only(config.read_only);
+    Ok(registry)
+}
+
+/// Hides a password in a database URL for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let instance = uuid::Uuid::new_v4();
+    let registry = build_registry(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listen {}", config.listen))?
+        .tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        instance = %instance,
+        listen = %config.listen,
+        storage = registry.storage().backend(),
+        database = registry.metadata().backend(),
+        database_url = %redact(&config.database_url),
+        read_only = config.read_only,
+        "berth started"
+    );
+    let app = berth_api::router(berth_api::AppState {
+        registry: registry.clone(),
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    registry.metadata().close().await;
+    tracing::info!("berth stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}
