@@ -1,0 +1,198 @@
+//! Test harness: start a real `berth serve` process, wait until it answers, stop it on drop.
+//!
+//! Every server gets its own temporary data directory, its own port and its own database: a
+//! SQLite file in the data directory, or a fresh PostgreSQL database created on the cluster named
+//! by `BERTH_TEST_POSTGRES_URL` (set by `.ci/run`).
+
+#![allow(dead_code)]
+
+pub mod registry;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Which metadata backend a test server uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// The metadata backends available in this run. PostgreSQL is included when
+/// `BERTH_TEST_POSTGRES_URL` is set; otherwise a loud SKIPPED line says why it is not.
+pub fn databases() -> Vec<Db> {
+    if std::env::var("BERTH_TEST_POSTGRES_URL").is_ok() {
+        vec![Db::Sqlite, Db::Postgres]
+    } else {
+        eprintln!("SKIPPED (PostgreSQL): BERTH_TEST_POSTGRES_URL is not set; .ci/run starts a cluster and sets it");
+        vec![Db::Sqlite]
+    }
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub addr: String,
+    pub db: Db,
+    pub data_dir: tempfile::TempDir,
+    pub database_url: String,
+    child: Option<Child>,
+    log_path: PathBuf,
+    extra_args: Vec<String>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+/// Creates a new, empty PostgreSQL database for one test and returns its URL.
+fn fresh_postgres_database() -> String {
+    let admin = std::env::var("BERTH_TEST_POSTGRES_URL").expect("BERTH_TEST_POSTGRES_URL");
+    let name = format!("berth_test_{}", uuid_like());
+    let status = Command::new("psql")
+        .arg(&admin)
+        .args(["-q", "-v", "ON_ERROR_STOP=1", "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .status()
+        .expect("psql");
+    assert!(status.success(), "could not create database {name}");
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .expect("BERTH_TEST_POSTGRES_URL must end in /<database>");
+    format!("{base}/{name}")
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl TestServer {
+    /// Starts a server with SQLite metadata and filesystem storage.
+    pub fn start() -> TestServer {
+        TestServer::start_with(Db::Sqlite, &[])
+    }
+
+    /// Starts a server on the given metadata backend, with extra `berth serve` arguments.
+    pub fn start_with(db: Db, extra_args: &[&str]) -> TestServer {
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let database_url = match db {
+            Db::Sqlite => format!("sqlite://{}/berth.db", data_dir.path().display()),
+            Db::Postgres => fresh_postgres_database(),
+        };
+        let mut server = TestServer {
+            base: String::new(),
+            addr: String::new(),
+            db,
+            log_path: data_dir.path().join("server.log"),
+            data_dir,
+            database_url,
+            child: None,
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+        };
+        server.launch();
+        server
+    }
+
+    fn launch(&mut self) {
+        for _attempt in 0..5 {
+            let port = free_port();
+            self.addr = format!("127.0.0.1:{port}");
+            self.base = format!("http://{}", self.addr);
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.log_path)
+                .expect("log file");
+            let child = Command::new(env!("CARGO_BIN_EXE_berth"))
+                .arg("serve")
+                .args(["--listen", &self.addr])
+                .arg("--data-dir")
+                .arg(self.data_dir.path().join("data"))
+                .args(["--database-url", &self.database_url])
+                .args(&self.extra_args)
+                .env("RUST_LOG", "info")
+                .stdout(Stdio::from(log.try_clone().expect("log")))
+                .stderr(Stdio::from(log))
+                .spawn()
+                .expect("spawn berth");
+            self.child = Some(child);
+            if self.wait_ready(Duration::from_secs(30)) {
+                return;
+            }
+            self.kill();
+        }
+        panic!("berth did not start; log:\n{}", self.log());
+    }
+
+    fn wait_ready(&mut self, limit: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return false;
+                }
+            }
+            if std::net::TcpStream::connect(&self.addr).is_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// The server's log so far (stdout and stderr).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Where the filesystem backend keeps blobs.
+    pub fn storage_dir(&self) -> PathBuf {
+        self.data_dir.path().join("data")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Stops the server (SIGKILL) and starts it again on the same data and database.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn data_path(&self) -> &Path {
+        self.data_dir.path()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!("---- berth log ({}) ----\n{}", self.base, self.log());
+        }
+    }
+}
