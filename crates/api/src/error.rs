@@ -53,8 +53,16 @@ impl ApiError {
 impl From<RouteError> for ApiError {
     fn from(e: RouteError) -> ApiError {
         match e {
-            RouteError::NotFound => ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NameUnknown, "no such endpoint"),
-            RouteError::Name(e) => ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::NameInvalid, e.to_string()),
+            RouteError::NotFound => ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NameUnknown,
+                "no such endpoint",
+            ),
+            RouteError::Name(e) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::NameInvalid,
+                e.to_string(),
+            ),
             RouteError::Digest(m) => ApiError::digest_invalid(m),
         }
     }
@@ -81,8 +89,15 @@ impl From<RegistryError> for ApiError {
             E::NameInvalid(_) => (S::BAD_REQUEST, ErrorCode::NameInvalid),
             E::SizeInvalid(_) => (S::BAD_REQUEST, ErrorCode::SizeInvalid),
             E::ChunkOutOfOrder { offset } => {
-                return ApiError::new(S::RANGE_NOT_SATISFIABLE, ErrorCode::BlobUploadInvalid, message)
-                    .with_header(header::RANGE, crate::handlers::uploads::range_value(*offset))
+                return ApiError::new(
+                    S::RANGE_NOT_SATISFIABLE,
+                    ErrorCode::BlobUploadInvalid,
+                    message,
+                )
+                .with_header(
+                    header::RANGE,
+                    crate::handlers::uploads::range_value(*offset),
+                )
             }
             E::RangeNotSatisfiable { size } => {
                 return ApiError::new(S::RANGE_NOT_SATISFIABLE, ErrorCode::RangeInvalid, message)
@@ -92,8 +107,12 @@ impl From<RegistryError> for ApiError {
             E::ReadOnly => (S::METHOD_NOT_ALLOWED, ErrorCode::Unsupported),
             E::Storage(_) | E::Metadata(_) => {
                 tracing::error!(error = %e, "backend failure");
-                return ApiError::new(S::SERVICE_UNAVAILABLE, ErrorCode::Unavailable, "a storage or metadata backend failed; try again")
-                    .with_header(header::RETRY_AFTER, "1");
+                return ApiError::new(
+                    S::SERVICE_UNAVAILABLE,
+                    ErrorCode::Unavailable,
+                    "a storage or metadata backend failed; try again",
+                )
+                .with_header(header::RETRY_AFTER, "1");
             }
         };
         ApiError::new(status, code, message)

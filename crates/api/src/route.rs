@@ -48,7 +48,10 @@ pub fn parse(rest: &str) -> Result<Endpoint, RouteError> {
     if let Some(name) = rest.strip_suffix("/tags/list") {
         return Ok(Endpoint::Tags(name.parse()?));
     }
-    if let Some(name) = rest.strip_suffix("/blobs/uploads/").or_else(|| rest.strip_suffix("/blobs/uploads")) {
+    if let Some(name) = rest
+        .strip_suffix("/blobs/uploads/")
+        .or_else(|| rest.strip_suffix("/blobs/uploads"))
+    {
         return Ok(Endpoint::StartUpload(name.parse()?));
     }
     if let Some((name, reference)) = rest.rsplit_once("/blobs/uploads/") {
@@ -73,7 +76,8 @@ pub fn parse(rest: &str) -> Result<Endpoint, RouteError> {
 }
 
 fn parse_digest(s: &str) -> Result<Digest, RouteError> {
-    s.parse().map_err(|e: berth_oci::DigestError| RouteError::Digest(e.to_string()))
+    s.parse()
+        .map_err(|e: berth_oci::DigestError| RouteError::Digest(e.to_string()))
 }
 
 #[cfg(test)]
@@ -93,15 +97,30 @@ mod tests {
         assert_eq!(parse("p/n/tags/list"), Ok(Endpoint::Tags(repo("p/n"))));
         assert_eq!(
             parse("p/n/manifests/latest"),
-            Ok(Endpoint::Manifest(repo("p/n"), Reference::Tag("latest".parse().unwrap())))
+            Ok(Endpoint::Manifest(
+                repo("p/n"),
+                Reference::Tag("latest".parse().unwrap())
+            ))
         );
         assert_eq!(
             parse(&format!("p/n/manifests/{D}")),
-            Ok(Endpoint::Manifest(repo("p/n"), Reference::Digest(D.parse().unwrap())))
+            Ok(Endpoint::Manifest(
+                repo("p/n"),
+                Reference::Digest(D.parse().unwrap())
+            ))
         );
-        assert_eq!(parse(&format!("p/n/blobs/{D}")), Ok(Endpoint::Blob(repo("p/n"), D.parse().unwrap())));
-        assert_eq!(parse("p/n/blobs/uploads/"), Ok(Endpoint::StartUpload(repo("p/n"))));
-        assert_eq!(parse("p/n/blobs/uploads/abc"), Ok(Endpoint::Upload(repo("p/n"), "abc".into())));
+        assert_eq!(
+            parse(&format!("p/n/blobs/{D}")),
+            Ok(Endpoint::Blob(repo("p/n"), D.parse().unwrap()))
+        );
+        assert_eq!(
+            parse("p/n/blobs/uploads/"),
+            Ok(Endpoint::StartUpload(repo("p/n")))
+        );
+        assert_eq!(
+            parse("p/n/blobs/uploads/abc"),
+            Ok(Endpoint::Upload(repo("p/n"), "abc".into()))
+        );
         assert_eq!(
             parse(&format!("p/n/referrers/{D}")),
             Ok(Endpoint::Referrers(repo("p/n"), D.parse().unwrap()))
@@ -121,7 +140,10 @@ mod tests {
         ] {
             assert!(matches!(parse(bad), Err(RouteError::Name(_))), "{bad}");
         }
-        assert!(matches!(parse("p/n/blobs/sha256:zz"), Err(RouteError::Digest(_))));
+        assert!(matches!(
+            parse("p/n/blobs/sha256:zz"),
+            Err(RouteError::Digest(_))
+        ));
         assert_eq!(parse("p/n/other"), Err(RouteError::NotFound));
         assert_eq!(parse("p/n/blobs/uploads/a/b"), Err(RouteError::NotFound));
     }

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use crate::config::{Config, FileConfig, LogFormat, Overrides};
 
 #[derive(Debug, Parser)]
-#[command(name = "berth", version, about = "Berth: a container image registry with image streams, access control and pruning")]
+#[command(
+    name = "berth",
+    version,
+    about = "Berth: a container image registry with image streams, access control and pruning"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -128,11 +128,17 @@ impl FileConfig {
 impl Config {
     /// Resolves the configuration from the file (if any) and the overrides.
     pub fn resolve(file: FileConfig, o: Overrides) -> Result<Config, ConfigError> {
-        let listen_raw = o.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:5000".into());
+        let listen_raw = o
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:5000".into());
         let listen = listen_raw
             .parse()
             .map_err(|_| invalid("listen", format!("{listen_raw:?} is not an address of the form HOST:PORT (for example 127.0.0.1:5000)")))?;
-        let data_dir = o.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("berth-data"));
+        let data_dir = o
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("berth-data"));
         let database_url = o
             .database_url
             .or(file.database.and_then(|d| d.url))
@@ -141,7 +147,10 @@ impl Config {
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
         {
-            return Err(invalid("database.url", format!("{database_url:?} is neither sqlite://PATH nor postgres://…")));
+            return Err(invalid(
+                "database.url",
+                format!("{database_url:?} is neither sqlite://PATH nor postgres://…"),
+            ));
         }
         let storage = resolve_storage(file.storage, o.storage.as_deref(), &data_dir)?;
         if let Some(state) = &file.management_state {
@@ -159,7 +168,12 @@ impl Config {
         let log_format = match o.log_format.or(file.log.and_then(|l| l.format)).as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
-            Some(other) => return Err(invalid("log.format", format!("{other:?} is not text or json"))),
+            Some(other) => {
+                return Err(invalid(
+                    "log.format",
+                    format!("{other:?} is not text or json"),
+                ))
+            }
         };
         Ok(Config {
             listen,
@@ -173,17 +187,30 @@ impl Config {
     }
 }
 
-fn resolve_storage(section: Option<StorageSection>, flag: Option<&str>, data_dir: &Path) -> Result<Storage, ConfigError> {
+fn resolve_storage(
+    section: Option<StorageSection>,
+    flag: Option<&str>,
+    data_dir: &Path,
+) -> Result<Storage, ConfigError> {
     match flag {
         Some("filesystem") => return Ok(Storage::Filesystem(data_dir.to_path_buf())),
         Some("emptyDir") => return Ok(Storage::EmptyDir),
-        Some(other) => return Err(invalid("storage", format!("{other:?} is not filesystem or emptyDir"))),
+        Some(other) => {
+            return Err(invalid(
+                "storage",
+                format!("{other:?} is not filesystem or emptyDir"),
+            ))
+        }
         None => {}
     }
     let Some(s) = section else {
         return Ok(Storage::Filesystem(data_dir.to_path_buf()));
     };
-    for (key, present) in [("storage.s3", s.s3.is_some()), ("storage.gcs", s.gcs.is_some()), ("storage.azure", s.azure.is_some())] {
+    for (key, present) in [
+        ("storage.s3", s.s3.is_some()),
+        ("storage.gcs", s.gcs.is_some()),
+        ("storage.azure", s.azure.is_some()),
+    ] {
         if present {
             return Err(invalid(
                 key,
@@ -192,8 +219,13 @@ fn resolve_storage(section: Option<StorageSection>, flag: Option<&str>, data_dir
         }
     }
     match (s.filesystem, s.empty_dir) {
-        (Some(_), Some(_)) => Err(invalid("storage", "configure exactly one backend, not both filesystem and emptyDir")),
-        (Some(fs), None) => Ok(Storage::Filesystem(fs.root_directory.unwrap_or_else(|| data_dir.to_path_buf()))),
+        (Some(_), Some(_)) => Err(invalid(
+            "storage",
+            "configure exactly one backend, not both filesystem and emptyDir",
+        )),
+        (Some(fs), None) => Ok(Storage::Filesystem(
+            fs.root_directory.unwrap_or_else(|| data_dir.to_path_buf()),
+        )),
         (None, Some(_)) => Ok(Storage::EmptyDir),
         (None, None) => Ok(Storage::Filesystem(data_dir.to_path_buf())),
     }
@@ -232,13 +264,23 @@ mod tests {
     #[test]
     fn bad_configuration_names_the_key() {
         assert!(parse("lisen: x").unwrap_err().to_string().contains("lisen"));
-        let e = Config::resolve(parse("listen: nowhere").unwrap(), Overrides::default()).unwrap_err();
+        let e =
+            Config::resolve(parse("listen: nowhere").unwrap(), Overrides::default()).unwrap_err();
         assert!(e.to_string().contains("`listen`"), "{e}");
-        let e = Config::resolve(parse("storage: {s3: {bucket: b}}").unwrap(), Overrides::default()).unwrap_err();
+        let e = Config::resolve(
+            parse("storage: {s3: {bucket: b}}").unwrap(),
+            Overrides::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("storage.s3"), "{e}");
-        let e = Config::resolve(parse("database: {url: 'mysql://x'}").unwrap(), Overrides::default()).unwrap_err();
+        let e = Config::resolve(
+            parse("database: {url: 'mysql://x'}").unwrap(),
+            Overrides::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("database.url"), "{e}");
-        let e = Config::resolve(parse("httpSecret: short").unwrap(), Overrides::default()).unwrap_err();
+        let e =
+            Config::resolve(parse("httpSecret: short").unwrap(), Overrides::default()).unwrap_err();
         assert!(e.to_string().contains("httpSecret"), "{e}");
     }
 }

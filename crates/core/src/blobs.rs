@@ -51,22 +51,41 @@ impl ByteRange {
 
 impl Registry {
     /// The blob `digest` if `repo` may serve it.
-    pub async fn blob(&self, repo: &RepoName, digest: &Digest) -> Result<BlobContent, RegistryError> {
+    pub async fn blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> Result<BlobContent, RegistryError> {
         let d = digest.to_string();
-        if let Some(row) = self.inner.meta.blob_in_repository(repo.as_str(), &d).await? {
+        if let Some(row) = self
+            .inner
+            .meta
+            .blob_in_repository(repo.as_str(), &d)
+            .await?
+        {
             return Ok(BlobContent::Stored {
                 size: row.size as u64,
                 key: row.object_key,
             });
         }
-        match self.inner.meta.image_in_repository(repo.as_str(), &d).await? {
+        match self
+            .inner
+            .meta
+            .image_in_repository(repo.as_str(), &d)
+            .await?
+        {
             Some(image) => Ok(BlobContent::Manifest(Bytes::from(image.content))),
             None => Err(RegistryError::BlobUnknown),
         }
     }
 
     /// Streams `len` bytes of `content` from `start`.
-    pub async fn read_blob(&self, content: &BlobContent, start: u64, len: u64) -> Result<ByteStream, RegistryError> {
+    pub async fn read_blob(
+        &self,
+        content: &BlobContent,
+        start: u64,
+        len: u64,
+    ) -> Result<ByteStream, RegistryError> {
         match content {
             BlobContent::Stored { key, .. } => Ok(self.inner.store.read(key, start, len).await?),
             BlobContent::Manifest(bytes) => {
@@ -79,7 +98,12 @@ impl Registry {
     /// Removes blob `digest` from `repo`. Its bytes stay until pruning.
     pub async fn delete_blob(&self, repo: &RepoName, digest: &Digest) -> Result<(), RegistryError> {
         self.check_writable()?;
-        if self.inner.meta.unlink_blob(repo.as_str(), &digest.to_string()).await? {
+        if self
+            .inner
+            .meta
+            .unlink_blob(repo.as_str(), &digest.to_string())
+            .await?
+        {
             Ok(())
         } else {
             Err(RegistryError::BlobUnknown)

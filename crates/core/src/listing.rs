@@ -26,9 +26,18 @@ pub struct Referrer {
 impl Registry {
     /// A page of `repo`'s tags after `last`. `limit` is capped at [`MAX_PAGE`]. A repository that
     /// does not exist is NAME_UNKNOWN.
-    pub async fn tags(&self, repo: &RepoName, last: Option<&str>, limit: i64) -> Result<Vec<String>, RegistryError> {
+    pub async fn tags(
+        &self,
+        repo: &RepoName,
+        last: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<String>, RegistryError> {
         let limit = limit.clamp(0, MAX_PAGE);
-        let tags = self.inner.meta.list_tags(repo.as_str(), last, limit).await?;
+        let tags = self
+            .inner
+            .meta
+            .list_tags(repo.as_str(), last, limit)
+            .await?;
         if tags.is_empty() && !self.inner.meta.repository_exists(repo.as_str()).await? {
             return Err(RegistryError::NameUnknown);
         }
@@ -36,8 +45,16 @@ impl Registry {
     }
 
     /// A page of repository names after `last`.
-    pub async fn catalog(&self, last: Option<&str>, limit: i64) -> Result<Vec<String>, RegistryError> {
-        Ok(self.inner.meta.catalog(last, limit.clamp(0, MAX_PAGE)).await?)
+    pub async fn catalog(
+        &self,
+        last: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<String>, RegistryError> {
+        Ok(self
+            .inner
+            .meta
+            .catalog(last, limit.clamp(0, MAX_PAGE))
+            .await?)
     }
 
     /// A page of the manifests in `repo` whose subject is `subject`, optionally of one artifact type.
@@ -52,7 +69,13 @@ impl Registry {
         let rows = self
             .inner
             .meta
-            .referrers(repo.as_str(), &subject.to_string(), artifact_type, last, limit.clamp(1, MAX_PAGE))
+            .referrers(
+                repo.as_str(),
+                &subject.to_string(),
+                artifact_type,
+                last,
+                limit.clamp(1, MAX_PAGE),
+            )
             .await?;
         Ok(rows
             .into_iter()

@@ -106,11 +106,18 @@ impl Registry {
     }
 
     /// The manifest `reference` names in `repo`.
-    pub async fn manifest(&self, repo: &RepoName, reference: &Reference) -> Result<StoredManifest, RegistryError> {
+    pub async fn manifest(
+        &self,
+        repo: &RepoName,
+        reference: &Reference,
+    ) -> Result<StoredManifest, RegistryError> {
         let meta = &self.inner.meta;
         let row = match reference {
             Reference::Tag(t) => meta.image_by_tag(repo.as_str(), t.as_str()).await?,
-            Reference::Digest(d) => meta.image_in_repository(repo.as_str(), &d.to_string()).await?,
+            Reference::Digest(d) => {
+                meta.image_in_repository(repo.as_str(), &d.to_string())
+                    .await?
+            }
         };
         let row = row.ok_or(RegistryError::ManifestUnknown)?;
         Ok(StoredManifest {
@@ -121,7 +128,11 @@ impl Registry {
     }
 
     /// Deletes a manifest (by digest, with every tag pointing at it) or a tag.
-    pub async fn delete_manifest(&self, repo: &RepoName, reference: &Reference) -> Result<(), RegistryError> {
+    pub async fn delete_manifest(
+        &self,
+        repo: &RepoName,
+        reference: &Reference,
+    ) -> Result<(), RegistryError> {
         self.check_writable()?;
         let meta = &self.inner.meta;
         let existed = match reference {

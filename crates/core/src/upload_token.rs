@@ -53,7 +53,9 @@ impl UploadSigner {
         if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
-        self.mac(repository, id, issued_ms).verify_slice(&tag).ok()?;
+        self.mac(repository, id, issued_ms)
+            .verify_slice(&tag)
+            .ok()?;
         Some(UploadToken {
             id: id.to_string(),
             issued_ms,

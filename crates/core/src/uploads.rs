@@ -43,7 +43,12 @@ impl Registry {
             .tokens
             .verify(repo.as_str(), reference)
             .ok_or(RegistryError::BlobUploadUnknown)?;
-        if !self.inner.meta.upload_exists(&token.id, repo.as_str()).await? {
+        if !self
+            .inner
+            .meta
+            .upload_exists(&token.id, repo.as_str())
+            .await?
+        {
             return Err(RegistryError::BlobUploadUnknown);
         }
         let parts = self
@@ -61,7 +66,11 @@ impl Registry {
     }
 
     /// How many bytes the upload holds.
-    pub async fn upload_status(&self, repo: &RepoName, reference: &str) -> Result<UploadProgress, RegistryError> {
+    pub async fn upload_status(
+        &self,
+        repo: &RepoName,
+        reference: &str,
+    ) -> Result<UploadProgress, RegistryError> {
         let s = self.session(repo, reference).await?;
         Ok(UploadProgress {
             reference: reference.to_string(),
@@ -71,7 +80,11 @@ impl Registry {
 
     /// The running sha256 of the session's first `offset` bytes: from the cache, or by reading
     /// the stored chunks again.
-    async fn running_hash(&self, s: &Session, algorithm: Algorithm) -> Result<Hasher, RegistryError> {
+    async fn running_hash(
+        &self,
+        s: &Session,
+        algorithm: Algorithm,
+    ) -> Result<Hasher, RegistryError> {
         if algorithm == Algorithm::Sha256 {
             if let Some(h) = self.inner.hashes.take(&s.id, s.offset) {
                 return Ok(h);
@@ -173,12 +186,23 @@ impl Registry {
         Ok(actual)
     }
 
-    async fn commit(&self, repo: &RepoName, s: &Session, digest: &Digest) -> Result<(), RegistryError> {
+    async fn commit(
+        &self,
+        repo: &RepoName,
+        s: &Session,
+        digest: &Digest,
+    ) -> Result<(), RegistryError> {
         let (store, meta) = (&self.inner.store, &self.inner.meta);
         let size = s.offset as i64;
         if let Some(existing) = meta.blob(&digest.to_string()).await? {
-            meta.commit_blob(&s.id, repo.as_str(), &existing.digest, existing.size, &existing.object_key)
-                .await?;
+            meta.commit_blob(
+                &s.id,
+                repo.as_str(),
+                &existing.digest,
+                existing.size,
+                &existing.object_key,
+            )
+            .await?;
             store.delete_upload(&s.id).await?;
             return Ok(());
         }
@@ -200,7 +224,11 @@ impl Registry {
     }
 
     /// Cancels an upload and removes its data.
-    pub async fn cancel_upload(&self, repo: &RepoName, reference: &str) -> Result<(), RegistryError> {
+    pub async fn cancel_upload(
+        &self,
+        repo: &RepoName,
+        reference: &str,
+    ) -> Result<(), RegistryError> {
         self.check_writable()?;
         let s = self.session(repo, reference).await?;
         self.inner.hashes.forget(&s.id);
@@ -209,7 +237,12 @@ impl Registry {
 
     /// Links blob `digest` of repository `from` into `repo`. `None` when `from` does not hold it
     /// (the caller then starts an ordinary upload).
-    pub async fn mount_blob(&self, repo: &RepoName, from: &RepoName, digest: &Digest) -> Result<Option<Digest>, RegistryError> {
+    pub async fn mount_blob(
+        &self,
+        repo: &RepoName,
+        from: &RepoName,
+        digest: &Digest,
+    ) -> Result<Option<Digest>, RegistryError> {
         self.check_writable()?;
         let mounted = self
             .inner
@@ -222,7 +255,9 @@ impl Registry {
 
 fn upload_write_error(e: StorageError) -> RegistryError {
     match e {
-        StorageError::Body(msg) => RegistryError::BlobUploadInvalid(format!("the upload body could not be read: {msg}")),
+        StorageError::Body(msg) => {
+            RegistryError::BlobUploadInvalid(format!("the upload body could not be read: {msg}"))
+        }
         other => RegistryError::Storage(other),
     }
 }

@@ -45,7 +45,11 @@ impl Metadata {
     }
 
     /// The blob `digest` if `repository` may serve it.
-    pub async fn blob_in_repository(&self, repository: &str, digest: &str) -> Result<Option<BlobRow>> {
+    pub async fn blob_in_repository(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Option<BlobRow>> {
         let row = sqlx::query(SELECT_LINKED)
             .bind(repository)
             .bind(digest)
@@ -94,7 +98,12 @@ impl Metadata {
     }
 
     /// Links blob `digest` from `from` into `repository`, if `from` holds it.
-    pub async fn mount_blob(&self, repository: &str, from: &str, digest: &str) -> Result<Option<BlobRow>> {
+    pub async fn mount_blob(
+        &self,
+        repository: &str,
+        from: &str,
+        digest: &str,
+    ) -> Result<Option<BlobRow>> {
         let mut w = self.write().await?;
         let sql = format!("{SELECT_LINKED}{}", w.for_share());
         let row = sqlx::query(&sql)
@@ -116,17 +125,23 @@ impl Metadata {
     /// until pruning finds no repository and no image using them.
     pub async fn unlink_blob(&self, repository: &str, digest: &str) -> Result<bool> {
         let mut w = self.write().await?;
-        let done = sqlx::query("DELETE FROM repository_blobs WHERE repository = $1 AND digest = $2")
-            .bind(repository)
-            .bind(digest)
-            .execute(&mut *w.tx)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM repository_blobs WHERE repository = $1 AND digest = $2")
+                .bind(repository)
+                .bind(digest)
+                .execute(&mut *w.tx)
+                .await?;
         w.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 }
 
-async fn link(conn: &mut sqlx::AnyConnection, repository: &str, digest: &str, now: i64) -> Result<()> {
+async fn link(
+    conn: &mut sqlx::AnyConnection,
+    repository: &str,
+    digest: &str,
+    now: i64,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO repository_blobs (repository, digest, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (repository, digest) DO NOTHING",

@@ -88,7 +88,8 @@ impl Metadata {
                 ReferenceKind::Blob => "repository_blobs",
                 ReferenceKind::Manifest => "repository_images",
             };
-            let sql = format!("SELECT digest FROM {table} WHERE repository = $1 AND digest = $2{lock}");
+            let sql =
+                format!("SELECT digest FROM {table} WHERE repository = $1 AND digest = $2{lock}");
             let found = sqlx::query(&sql)
                 .bind(repository)
                 .bind(&r.target)
@@ -146,7 +147,11 @@ impl Metadata {
     }
 
     /// The image `digest` if `repository` holds it.
-    pub async fn image_in_repository(&self, repository: &str, digest: &str) -> Result<Option<ImageRow>> {
+    pub async fn image_in_repository(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Option<ImageRow>> {
         let row = sqlx::query(
             "SELECT i.digest, i.media_type, i.content FROM repository_images r \
              JOIN images i ON i.digest = r.digest WHERE r.repository = $1 AND r.digest = $2",
@@ -180,11 +185,12 @@ impl Metadata {
             .bind(digest)
             .execute(&mut *w.tx)
             .await?;
-        let done = sqlx::query("DELETE FROM repository_images WHERE repository = $1 AND digest = $2")
-            .bind(repository)
-            .bind(digest)
-            .execute(&mut *w.tx)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM repository_images WHERE repository = $1 AND digest = $2")
+                .bind(repository)
+                .bind(digest)
+                .execute(&mut *w.tx)
+                .await?;
         w.commit().await?;
         Ok(done.rows_affected() > 0)
     }

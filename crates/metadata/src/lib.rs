@@ -17,7 +17,7 @@ mod settings;
 mod tags;
 mod uploads;
 
-pub use blobs::{BlobRow, BlobCommit};
+pub use blobs::{BlobCommit, BlobRow};
 pub use db::{Dialect, Metadata, WriteTx};
 pub use images::{ImageRecord, ImageRow, ImageSummary, Reference, ReferenceKind};
 pub use tags::TagEvent;

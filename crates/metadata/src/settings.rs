@@ -9,11 +9,13 @@ impl Metadata {
     /// replica that races here gets the same value.
     pub async fn setting_or_init(&self, name: &str, initial: &str) -> Result<String> {
         let mut w = self.write().await?;
-        sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(initial)
-            .execute(&mut *w.tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(initial)
+        .execute(&mut *w.tx)
+        .await?;
         let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
             .bind(name)
             .fetch_one(&mut *w.tx)

@@ -15,7 +15,13 @@ pub struct TagEvent {
 /// Points `tag` at `digest`. A new digest adds a revision to the tag's history; the same digest
 /// again changes nothing. On PostgreSQL the tag's row is locked so that concurrent pushes of one
 /// tag leave one consistent history.
-pub(crate) async fn set_tag(w: &mut WriteTx, repository: &str, tag: &str, digest: &str, now: i64) -> Result<()> {
+pub(crate) async fn set_tag(
+    w: &mut WriteTx,
+    repository: &str,
+    tag: &str,
+    digest: &str,
+    now: i64,
+) -> Result<()> {
     let created = sqlx::query(
         "INSERT INTO tags (repository, name, digest, updated_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (repository, name) DO NOTHING",
@@ -43,13 +49,15 @@ pub(crate) async fn set_tag(w: &mut WriteTx, repository: &str, tag: &str, digest
         if current == digest {
             return Ok(());
         }
-        sqlx::query("UPDATE tags SET digest = $1, updated_at = $2 WHERE repository = $3 AND name = $4")
-            .bind(digest)
-            .bind(now)
-            .bind(repository)
-            .bind(tag)
-            .execute(&mut *w.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE tags SET digest = $1, updated_at = $2 WHERE repository = $3 AND name = $4",
+        )
+        .bind(digest)
+        .bind(now)
+        .bind(repository)
+        .bind(tag)
+        .execute(&mut *w.tx)
+        .await?;
     }
     sqlx::query(
         "INSERT INTO tag_events (repository, tag, generation, digest, created_at) \
@@ -67,7 +75,12 @@ pub(crate) async fn set_tag(w: &mut WriteTx, repository: &str, tag: &str, digest
 
 impl Metadata {
     /// One page of the tags of `repository` in lexical order, after `last`.
-    pub async fn list_tags(&self, repository: &str, last: Option<&str>, limit: i64) -> Result<Vec<String>> {
+    pub async fn list_tags(
+        &self,
+        repository: &str,
+        last: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<String>> {
         let rows = sqlx::query(
             "SELECT name FROM tags WHERE repository = $1 AND name > $2 ORDER BY name LIMIT $3",
         )

@@ -21,12 +21,18 @@ pub mod media {
     pub const DOCKER_SCHEMA1_SIGNED: &str =
         "application/vnd.docker.distribution.manifest.v1+prettyjws";
     pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
-    pub const OCI_NONDISTRIBUTABLE_PREFIX: &str = "application/vnd.oci.image.layer.nondistributable";
-    pub const DOCKER_FOREIGN_LAYER: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+    pub const OCI_NONDISTRIBUTABLE_PREFIX: &str =
+        "application/vnd.oci.image.layer.nondistributable";
+    pub const DOCKER_FOREIGN_LAYER: &str =
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
 
     /// All manifest media types the registry stores and serves.
-    pub const MANIFEST_TYPES: [&str; 4] =
-        [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST];
+    pub const MANIFEST_TYPES: [&str; 4] = [
+        OCI_MANIFEST,
+        OCI_INDEX,
+        DOCKER_MANIFEST,
+        DOCKER_MANIFEST_LIST,
+    ];
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +79,8 @@ pub struct Descriptor {
 impl Descriptor {
     /// Layers that by design are not pushed to registries: the registry does not require them.
     pub fn is_non_distributable(&self) -> bool {
-        self.media_type.starts_with(media::OCI_NONDISTRIBUTABLE_PREFIX)
+        self.media_type
+            .starts_with(media::OCI_NONDISTRIBUTABLE_PREFIX)
             || self.media_type == media::DOCKER_FOREIGN_LAYER
     }
 }
@@ -153,15 +160,21 @@ impl Manifest {
         match self.kind {
             ManifestKind::Image => {
                 if self.config.is_none() {
-                    return Err(ManifestError::Invalid("an image manifest needs a config descriptor"));
+                    return Err(ManifestError::Invalid(
+                        "an image manifest needs a config descriptor",
+                    ));
                 }
                 if !self.manifests.is_empty() {
-                    return Err(ManifestError::Invalid("an image manifest must not list manifests"));
+                    return Err(ManifestError::Invalid(
+                        "an image manifest must not list manifests",
+                    ));
                 }
             }
             ManifestKind::Index => {
                 if self.config.is_some() || !self.layers.is_empty() {
-                    return Err(ManifestError::Invalid("an index must not have a config or layers"));
+                    return Err(ManifestError::Invalid(
+                        "an index must not have a config or layers",
+                    ));
                 }
             }
         }
@@ -242,7 +255,11 @@ mod tests {
             r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{CFG}],"subject":{CFG}}}"#,
             media::OCI_INDEX
         );
-        let m = Manifest::parse(body.as_bytes(), Some("application/vnd.oci.image.index.v1+json")).unwrap();
+        let m = Manifest::parse(
+            body.as_bytes(),
+            Some("application/vnd.oci.image.index.v1+json"),
+        )
+        .unwrap();
         assert_eq!(m.kind, ManifestKind::Index);
         assert_eq!(m.manifests.len(), 1);
         assert!(m.subject.is_some());

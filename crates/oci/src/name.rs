@@ -139,8 +139,7 @@ impl FromStr for Tag {
         let ok = !b.is_empty()
             && b.len() <= 128
             && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-            && b
-                .iter()
+            && b.iter()
                 .all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(c));
         if ok {
             Ok(Tag(s.to_string()))
@@ -192,7 +191,14 @@ mod tests {
 
     #[test]
     fn accepts_project_and_name() {
-        for good in ["p/n", "my-project/app", "a1/b.c", "x/a__b", "x/a---b", "x/a_b.c-d"] {
+        for good in [
+            "p/n",
+            "my-project/app",
+            "a1/b.c",
+            "x/a__b",
+            "x/a---b",
+            "x/a_b.c-d",
+        ] {
             let n: RepoName = good.parse().unwrap_or_else(|e| panic!("{good}: {e}"));
             assert_eq!(n.as_str(), good);
         }

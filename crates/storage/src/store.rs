@@ -299,24 +299,44 @@ mod tests {
     async fn round_trip(store: BlobStore) {
         let mut seen = Vec::new();
         let n = store
-            .write_part("u1", 0, body(&[b"hello ", b"world"]), |b| seen.extend_from_slice(b))
+            .write_part("u1", 0, body(&[b"hello ", b"world"]), |b| {
+                seen.extend_from_slice(b)
+            })
             .await
             .unwrap();
         assert_eq!(n, 11);
         assert_eq!(seen, b"hello world");
-        store.write_part("u1", 11, body(&[b"!"]), |_| {}).await.unwrap();
-        assert_eq!(store.write_part("u1", 12, body(&[]), |_| {}).await.unwrap(), 0);
+        store
+            .write_part("u1", 11, body(&[b"!"]), |_| {})
+            .await
+            .unwrap();
+        assert_eq!(
+            store.write_part("u1", 12, body(&[]), |_| {}).await.unwrap(),
+            0
+        );
         let parts = store.list_parts("u1").await.unwrap();
         assert_eq!(parts.len(), 2);
-        assert_eq!(collect(store.read_parts(parts.clone())).await, b"hello world!");
+        assert_eq!(
+            collect(store.read_parts(parts.clone())).await,
+            b"hello world!"
+        );
         let digest = Digest::sha256(b"hello world!");
         let key = store.promote("u1", parts, &digest).await.unwrap();
-        assert_eq!(collect(store.read(&key, 6, 5).await.unwrap()).await, b"world");
+        assert_eq!(
+            collect(store.read(&key, 6, 5).await.unwrap()).await,
+            b"world"
+        );
         assert!(store.list_parts("u1").await.unwrap().is_empty());
 
-        store.write_part("u2", 0, body(&[b"single"]), |_| {}).await.unwrap();
+        store
+            .write_part("u2", 0, body(&[b"single"]), |_| {})
+            .await
+            .unwrap();
         let parts = store.list_parts("u2").await.unwrap();
-        let key = store.promote("u2", parts, &Digest::sha256(b"single")).await.unwrap();
+        let key = store
+            .promote("u2", parts, &Digest::sha256(b"single"))
+            .await
+            .unwrap();
         assert_eq!(store.size(&key).await.unwrap(), 6);
         assert!(matches!(
             store.read("blobs/nope", 0, 1).await.err(),

@@ -16,7 +16,10 @@ fn requested_range(request: &Request, size: u64) -> Result<Option<ByteRange>, Ap
         return Ok(None);
     };
     let unsatisfiable = || berth_core::RegistryError::RangeNotSatisfiable { size }.into();
-    let spec = raw.trim().strip_prefix("bytes=").ok_or_else(unsatisfiable)?;
+    let spec = raw
+        .trim()
+        .strip_prefix("bytes=")
+        .ok_or_else(unsatisfiable)?;
     if spec.contains(',') {
         return Err(unsatisfiable());
     }
@@ -34,7 +37,13 @@ fn requested_range(request: &Request, size: u64) -> Result<Option<ByteRange>, Ap
     }))
 }
 
-pub async fn get(registry: &Registry, repo: &RepoName, digest: &Digest, request: Request, head: bool) -> ApiResult {
+pub async fn get(
+    registry: &Registry,
+    repo: &RepoName,
+    digest: &Digest,
+    request: Request,
+    head: bool,
+) -> ApiResult {
     let content = registry.blob(repo, digest).await?;
     let size = content.size();
     let range = requested_range(&request, size)?;
@@ -53,14 +62,19 @@ pub async fn get(registry: &Registry, repo: &RepoName, digest: &Digest, request:
         .header("docker-content-digest", digest.to_string())
         .header(header::ETAG, format!("\"{digest}\""));
     if status == StatusCode::PARTIAL_CONTENT {
-        response = response.header(header::CONTENT_RANGE, format!("bytes {start}-{}/{size}", start + len - 1));
+        response = response.header(
+            header::CONTENT_RANGE,
+            format!("bytes {start}-{}/{size}", start + len - 1),
+        );
     }
     let body = if head || len == 0 {
         Body::empty()
     } else {
         Body::from_stream(registry.read_blob(&content, start, len).await?)
     };
-    Ok(response.body(body).unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()))
+    Ok(response
+        .body(body)
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()))
 }
 
 pub async fn delete(registry: &Registry, repo: &RepoName, digest: &Digest) -> ApiResult {

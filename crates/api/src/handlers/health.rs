@@ -12,6 +12,9 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(app): State<AppState>) -> (StatusCode, String) {
     match app.registry.metadata().ping().await {
         Ok(()) => (StatusCode::OK, "ok".into()),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("metadata store not ready: {e}")),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("metadata store not ready: {e}"),
+        ),
     }
 }

@@ -24,7 +24,10 @@ fn page(request: &Request) -> Result<Page, ApiError> {
     let params = query_params(request);
     let n = match first(&params, "n") {
         Some(raw) => Some(raw.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            ApiError::unsupported(StatusCode::BAD_REQUEST, format!("n={raw:?} is not a non-negative integer"))
+            ApiError::unsupported(
+                StatusCode::BAD_REQUEST,
+                format!("n={raw:?} is not a non-negative integer"),
+            )
         })?),
         None => None,
     };
@@ -69,7 +72,12 @@ pub async fn catalog(registry: &Registry, request: Request) -> ApiResult {
     Ok(listed(json!({ "repositories": repos }), link))
 }
 
-pub async fn referrers(registry: &Registry, repo: &RepoName, subject: &Digest, request: Request) -> ApiResult {
+pub async fn referrers(
+    registry: &Registry,
+    repo: &RepoName,
+    subject: &Digest,
+    request: Request,
+) -> ApiResult {
     let params = query_params(&request);
     let artifact_type = first(&params, "artifactType");
     let last = first(&params, "last");
@@ -77,7 +85,11 @@ pub async fn referrers(registry: &Registry, repo: &RepoName, subject: &Digest, r
         .referrers(repo, subject, artifact_type, last, REFERRERS_PAGE)
         .await?;
     let digests: Vec<String> = found.iter().map(|r| r.digest.clone()).collect();
-    let mut link = next_link(&format!("/v2/{repo}/referrers/{subject}"), REFERRERS_PAGE, &digests);
+    let mut link = next_link(
+        &format!("/v2/{repo}/referrers/{subject}"),
+        REFERRERS_PAGE,
+        &digests,
+    );
     if let (Some(l), Some(t)) = (link.as_mut(), artifact_type) {
         let extra: String = form_urlencoded::Serializer::new(String::new())
             .append_pair("artifactType", t)
@@ -91,9 +103,15 @@ pub async fn referrers(registry: &Registry, repo: &RepoName, subject: &Digest, r
     });
     let mut response = listed(body, link);
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(media::OCI_INDEX));
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(media::OCI_INDEX),
+    );
     if artifact_type.is_some() {
-        headers.insert("oci-filters-applied", header::HeaderValue::from_static("artifactType"));
+        headers.insert(
+            "oci-filters-applied",
+            header::HeaderValue::from_static("artifactType"),
+        );
     }
     Ok(response)
 }

@@ -11,10 +11,19 @@ use http_body_util::BodyExt;
 use super::{header_str, query_params, ApiResult};
 use crate::error::ApiError;
 
-pub async fn get(registry: &Registry, repo: &RepoName, reference: &Reference, head: bool) -> ApiResult {
+pub async fn get(
+    registry: &Registry,
+    repo: &RepoName,
+    reference: &Reference,
+    head: bool,
+) -> ApiResult {
     let m = registry.manifest(repo, reference).await?;
     let len = m.content.len();
-    let body = if head { Body::empty() } else { Body::from(m.content) };
+    let body = if head {
+        Body::empty()
+    } else {
+        Body::from(m.content)
+    };
     let response = Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, m.media_type)
@@ -25,15 +34,25 @@ pub async fn get(registry: &Registry, repo: &RepoName, reference: &Reference, he
     Ok(response.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()))
 }
 
-pub async fn put(registry: &Registry, repo: &RepoName, reference: Reference, request: Request) -> ApiResult {
+pub async fn put(
+    registry: &Registry,
+    repo: &RepoName,
+    reference: Reference,
+    request: Request,
+) -> ApiResult {
     let params = query_params(&request);
     let extra_tags = params
         .get("tag")
         .into_iter()
         .flatten()
         .map(|t| {
-            t.parse::<Tag>()
-                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::NameInvalid, e.to_string()))
+            t.parse::<Tag>().map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::NameInvalid,
+                    e.to_string(),
+                )
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let content_type = header_str(&request, "content-type").map(str::to_string);
@@ -66,8 +85,14 @@ pub async fn put(registry: &Registry, repo: &RepoName, reference: Reference, req
     let mut response = (
         StatusCode::CREATED,
         [
-            (header::LOCATION, format!("/v2/{repo}/manifests/{}", pushed.digest)),
-            (header::HeaderName::from_static("docker-content-digest"), pushed.digest.to_string()),
+            (
+                header::LOCATION,
+                format!("/v2/{repo}/manifests/{}", pushed.digest),
+            ),
+            (
+                header::HeaderName::from_static("docker-content-digest"),
+                pushed.digest.to_string(),
+            ),
             (header::CONTENT_LENGTH, "0".to_string()),
         ],
     )

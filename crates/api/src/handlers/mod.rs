@@ -1,10 +1,10 @@
 //! Request handlers, one module per area of the API. [`v2`] dispatches every `/v2/…` request
 //! by its typed endpoint and method.
 
+mod blobs;
 pub mod health;
 mod listing;
 mod manifests;
-mod blobs;
 pub mod uploads;
 
 use axum::extract::{Request, State};
@@ -23,7 +23,10 @@ pub(crate) fn query_params(request: &Request) -> HashMap<String, Vec<String>> {
     let mut params: HashMap<String, Vec<String>> = HashMap::new();
     if let Some(q) = request.uri().query() {
         for (k, v) in form_urlencoded::parse(q.as_bytes()) {
-            params.entry(k.into_owned()).or_default().push(v.into_owned());
+            params
+                .entry(k.into_owned())
+                .or_default()
+                .push(v.into_owned());
         }
     }
     params
@@ -47,21 +50,45 @@ pub async fn v2(State(app): State<AppState>, request: Request) -> Response {
     let method = request.method().clone();
     let registry = &app.registry;
     let result = match (endpoint, method) {
-        (Endpoint::Base, Method::GET | Method::HEAD) => Ok(axum::Json(serde_json::json!({})).into_response()),
+        (Endpoint::Base, Method::GET | Method::HEAD) => {
+            Ok(axum::Json(serde_json::json!({})).into_response())
+        }
         (Endpoint::Catalog, Method::GET) => listing::catalog(registry, request).await,
         (Endpoint::Tags(repo), Method::GET) => listing::tags(registry, &repo, request).await,
-        (Endpoint::Referrers(repo, digest), Method::GET) => listing::referrers(registry, &repo, &digest, request).await,
-        (Endpoint::Manifest(repo, reference), Method::GET) => manifests::get(registry, &repo, &reference, false).await,
-        (Endpoint::Manifest(repo, reference), Method::HEAD) => manifests::get(registry, &repo, &reference, true).await,
-        (Endpoint::Manifest(repo, reference), Method::PUT) => manifests::put(registry, &repo, reference, request).await,
-        (Endpoint::Manifest(repo, reference), Method::DELETE) => manifests::delete(registry, &repo, &reference).await,
-        (Endpoint::Blob(repo, digest), Method::GET) => blobs::get(registry, &repo, &digest, request, false).await,
-        (Endpoint::Blob(repo, digest), Method::HEAD) => blobs::get(registry, &repo, &digest, request, true).await,
-        (Endpoint::Blob(repo, digest), Method::DELETE) => blobs::delete(registry, &repo, &digest).await,
-        (Endpoint::StartUpload(repo), Method::POST) => uploads::start(registry, &repo, request).await,
+        (Endpoint::Referrers(repo, digest), Method::GET) => {
+            listing::referrers(registry, &repo, &digest, request).await
+        }
+        (Endpoint::Manifest(repo, reference), Method::GET) => {
+            manifests::get(registry, &repo, &reference, false).await
+        }
+        (Endpoint::Manifest(repo, reference), Method::HEAD) => {
+            manifests::get(registry, &repo, &reference, true).await
+        }
+        (Endpoint::Manifest(repo, reference), Method::PUT) => {
+            manifests::put(registry, &repo, reference, request).await
+        }
+        (Endpoint::Manifest(repo, reference), Method::DELETE) => {
+            manifests::delete(registry, &repo, &reference).await
+        }
+        (Endpoint::Blob(repo, digest), Method::GET) => {
+            blobs::get(registry, &repo, &digest, request, false).await
+        }
+        (Endpoint::Blob(repo, digest), Method::HEAD) => {
+            blobs::get(registry, &repo, &digest, request, true).await
+        }
+        (Endpoint::Blob(repo, digest), Method::DELETE) => {
+            blobs::delete(registry, &repo, &digest).await
+        }
+        (Endpoint::StartUpload(repo), Method::POST) => {
+            uploads::start(registry, &repo, request).await
+        }
         (Endpoint::Upload(repo, r), Method::GET) => uploads::status(registry, &repo, &r).await,
-        (Endpoint::Upload(repo, r), Method::PATCH) => uploads::patch(registry, &repo, &r, request).await,
-        (Endpoint::Upload(repo, r), Method::PUT) => uploads::put(registry, &repo, &r, request).await,
+        (Endpoint::Upload(repo, r), Method::PATCH) => {
+            uploads::patch(registry, &repo, &r, request).await
+        }
+        (Endpoint::Upload(repo, r), Method::PUT) => {
+            uploads::put(registry, &repo, &r, request).await
+        }
         (Endpoint::Upload(repo, r), Method::DELETE) => uploads::cancel(registry, &repo, &r).await,
         (_, method) => Err(ApiError::unsupported(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -16,7 +16,12 @@ pub fn range_value(offset: u64) -> String {
 
 fn in_progress(repo: &RepoName, progress: &UploadProgress, status: StatusCode) -> Response {
     let location = format!("/v2/{repo}/blobs/uploads/{}", progress.reference);
-    let id = progress.reference.split('.').next().unwrap_or_default().to_string();
+    let id = progress
+        .reference
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     (
         status,
         [
@@ -34,7 +39,10 @@ fn created(repo: &RepoName, digest: &Digest) -> Response {
         StatusCode::CREATED,
         [
             (header::LOCATION, format!("/v2/{repo}/blobs/{digest}")),
-            (header::HeaderName::from_static("docker-content-digest"), digest.to_string()),
+            (
+                header::HeaderName::from_static("docker-content-digest"),
+                digest.to_string(),
+            ),
             (header::CONTENT_LENGTH, "0".to_string()),
         ],
     )
@@ -66,7 +74,10 @@ fn content_range(request: &Request) -> Result<Option<(u64, u64)>, ApiError> {
         .next()
         .unwrap_or("");
     let (a, b) = spec.split_once('-').ok_or_else(invalid)?;
-    let (start, end): (u64, u64) = (a.trim().parse().map_err(|_| invalid())?, b.trim().parse().map_err(|_| invalid())?);
+    let (start, end): (u64, u64) = (
+        a.trim().parse().map_err(|_| invalid())?,
+        b.trim().parse().map_err(|_| invalid())?,
+    );
     if end < start {
         return Err(invalid());
     }
@@ -104,27 +115,46 @@ pub async fn status(registry: &Registry, repo: &RepoName, reference: &str) -> Ap
     Ok(in_progress(repo, &progress, StatusCode::NO_CONTENT))
 }
 
-pub async fn patch(registry: &Registry, repo: &RepoName, reference: &str, request: Request) -> ApiResult {
+pub async fn patch(
+    registry: &Registry,
+    repo: &RepoName,
+    reference: &str,
+    request: Request,
+) -> ApiResult {
     let range = content_range(&request)?;
     let body = request.into_body().into_data_stream();
     let progress = registry.append_upload(repo, reference, range, body).await?;
     Ok(in_progress(repo, &progress, StatusCode::ACCEPTED))
 }
 
-pub async fn put(registry: &Registry, repo: &RepoName, reference: &str, request: Request) -> ApiResult {
+pub async fn put(
+    registry: &Registry,
+    repo: &RepoName,
+    reference: &str,
+    request: Request,
+) -> ApiResult {
     let params = query_params(&request);
     let digest = match first(&params, "digest") {
         Some(d) => parse_digest(d)?,
-        None => return Err(ApiError::digest_invalid("the digest query parameter is required to finish an upload")),
+        None => {
+            return Err(ApiError::digest_invalid(
+                "the digest query parameter is required to finish an upload",
+            ))
+        }
     };
     if let Some(range) = content_range(&request)? {
         let progress = registry.upload_status(repo, reference).await?;
         if range.0 != progress.offset {
-            return Err(berth_core::RegistryError::ChunkOutOfOrder { offset: progress.offset }.into());
+            return Err(berth_core::RegistryError::ChunkOutOfOrder {
+                offset: progress.offset,
+            }
+            .into());
         }
     }
     let body = request.into_body().into_data_stream();
-    let digest = registry.finish_upload(repo, reference, &digest, body).await?;
+    let digest = registry
+        .finish_upload(repo, reference, &digest, body)
+        .await?;
     Ok(created(repo, &digest))
 }
 

@@ -36,9 +36,19 @@ async fn chunked_upload_resumes_after_a_restart() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::ACCEPTED);
         let digest = sha256(&data);
-        let r = reg.http.put(reg.url(&format!("{location}?digest={digest}"))).send().await.unwrap();
+        let r = reg
+            .http
+            .put(reg.url(&format!("{location}?digest={digest}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::CREATED);
-        let got = reg.get(&format!("/v2/p/resume/blobs/{digest}")).await.bytes().await.unwrap();
+        let got = reg
+            .get(&format!("/v2/p/resume/blobs/{digest}"))
+            .await
+            .bytes()
+            .await
+            .unwrap();
         assert_eq!(got.as_ref(), &data[..]);
     }
 }
@@ -59,7 +69,10 @@ async fn wrong_digest_leaves_no_blob() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_code(r).await, "DIGEST_INVALID");
     for d in [&wrong, &sha256(&data)] {
-        assert_eq!(reg.head(&format!("/v2/p/x/blobs/{d}")).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            reg.head(&format!("/v2/p/x/blobs/{d}")).await.status(),
+            StatusCode::NOT_FOUND
+        );
     }
     assert!(reg.catalog().await.is_empty());
 }

@@ -15,7 +15,9 @@ pub fn sha256(bytes: &[u8]) -> String {
 
 /// Deterministic pseudo-random bytes.
 pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..len)
         .map(|_| {
             x ^= x << 13;
@@ -51,8 +53,11 @@ pub struct Image {
 impl Image {
     /// An image whose config and layers are generated from `seed`.
     pub fn generated(seed: u64, layers: usize) -> Image {
-        let config = format!(r#"{{"architecture":"amd64","os":"linux","seed":{seed}}}"#).into_bytes();
-        let layers: Vec<Vec<u8>> = (0..layers).map(|i| bytes(seed * 100 + i as u64, 1000 + i * 10)).collect();
+        let config =
+            format!(r#"{{"architecture":"amd64","os":"linux","seed":{seed}}}"#).into_bytes();
+        let layers: Vec<Vec<u8>> = (0..layers)
+            .map(|i| bytes(seed * 100 + i as u64, 1000 + i * 10))
+            .collect();
         let layer_descs: Vec<serde_json::Value> = layers
             .iter()
             .map(|l| serde_json::json!({"mediaType": OCI_LAYER, "digest": sha256(l), "size": l.len()}))
@@ -104,7 +109,12 @@ impl Registry {
             .send()
             .await
             .expect("POST blob");
-        assert_eq!(r.status(), StatusCode::CREATED, "push_blob: {}", r.text().await.unwrap_or_default());
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "push_blob: {}",
+            r.text().await.unwrap_or_default()
+        );
         digest
     }
 
@@ -117,7 +127,10 @@ impl Registry {
             .await
             .expect("POST upload");
         assert_eq!(r.status(), StatusCode::ACCEPTED);
-        r.headers()["location"].to_str().expect("location").to_string()
+        r.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_string()
     }
 
     /// Chunked push: POST, one PATCH per chunk with `Content-Range`, then PUT with the digest.
@@ -130,13 +143,19 @@ impl Registry {
                 .http
                 .patch(self.url(&location))
                 .header("content-type", "application/octet-stream")
-                .header("content-range", format!("{start}-{}", start + piece.len() - 1))
+                .header(
+                    "content-range",
+                    format!("{start}-{}", start + piece.len() - 1),
+                )
                 .body(piece.to_vec())
                 .send()
                 .await
                 .expect("PATCH");
             assert_eq!(r.status(), StatusCode::ACCEPTED);
-            location = r.headers()["location"].to_str().expect("location").to_string();
+            location = r.headers()["location"]
+                .to_str()
+                .expect("location")
+                .to_string();
         }
         let sep = if location.contains('?') { '&' } else { '?' };
         let r = self
@@ -149,7 +168,13 @@ impl Registry {
         digest
     }
 
-    pub async fn put_manifest_raw(&self, repo: &str, reference: &str, media_type: &str, body: &[u8]) -> Response {
+    pub async fn put_manifest_raw(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: &[u8],
+    ) -> Response {
         self.http
             .put(self.url(&format!("/v2/{repo}/manifests/{reference}")))
             .header("content-type", media_type)
@@ -164,8 +189,15 @@ impl Registry {
         for blob in image.blobs() {
             self.push_blob(repo, blob).await;
         }
-        let r = self.put_manifest_raw(repo, reference, OCI_MANIFEST, &image.manifest).await;
-        assert_eq!(r.status(), StatusCode::CREATED, "push_image: {}", r.text().await.unwrap_or_default());
+        let r = self
+            .put_manifest_raw(repo, reference, OCI_MANIFEST, &image.manifest)
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "push_image: {}",
+            r.text().await.unwrap_or_default()
+        );
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -177,7 +209,11 @@ impl Registry {
     }
 
     pub async fn delete(&self, path: &str) -> Response {
-        self.http.delete(self.url(path)).send().await.expect("DELETE")
+        self.http
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("DELETE")
     }
 
     pub async fn tags(&self, repo: &str) -> Vec<String> {
@@ -188,15 +224,28 @@ impl Registry {
         let body: serde_json::Value = r.json().await.expect("tags JSON");
         body["tags"]
             .as_array()
-            .map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     pub async fn catalog(&self) -> Vec<String> {
-        let body: serde_json::Value = self.get("/v2/_catalog").await.json().await.expect("catalog JSON");
+        let body: serde_json::Value = self
+            .get("/v2/_catalog")
+            .await
+            .json()
+            .await
+            .expect("catalog JSON");
         body["repositories"]
             .as_array()
-            .map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
