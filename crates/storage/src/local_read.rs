@@ -5,7 +5,7 @@
 //! backend we read the file on one blocking thread in large chunks and hand them to the response
 //! through a small bounded channel, so memory stays at a few chunks per reader.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::StreamExt;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
@@ -22,21 +22,18 @@ pub(crate) fn stream_file(path: PathBuf, start: u64, len: u64) -> ByteStream {
             file.seek(SeekFrom::Start(start))?;
             let mut left = len;
             while left > 0 {
-                let want = left.min(CHUNK as u64) as usize;
-                let mut buf = BytesMut::zeroed(want);
-                let mut filled = 0;
-                while filled < want {
-                    let n = file.read(&mut buf[filled..])?;
-                    if n == 0 {
-                        return Err(std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            "blob file is shorter than recorded",
-                        ));
-                    }
-                    filled += n;
+                let want = left.min(CHUNK as u64);
+                // read_to_end fills the spare capacity without zeroing it first.
+                let mut buf = Vec::with_capacity(want as usize);
+                (&mut file).take(want).read_to_end(&mut buf)?;
+                if buf.len() as u64 != want {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "blob file is shorter than recorded",
+                    ));
                 }
-                left -= want as u64;
-                if tx.blocking_send(Ok(buf.freeze())).is_err() {
+                left -= want;
+                if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
                     return Ok(()); // the reader went away
                 }
             }
