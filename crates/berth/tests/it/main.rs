@@ -1,5 +1,6 @@
 //! Berth's integration and end-to-end tests: one test binary, each test starting its own real
 //! `berth serve` process on a free loopback port with its own data directory and database.
 
-mod support;
 mod api_uploads;
+mod e2e_clients;
+mod support;

@@ -6,7 +6,9 @@
 
 #![allow(dead_code)]
 
+pub mod layout;
 pub mod registry;
+pub mod tools;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
