@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::{Registry, RegistryError};
 
 /// The largest page any listing returns.
-pub const MAX_PAGE: i64 = 10_000;
+pub const MAX_PAGE: i64 = 100_000;
 
 /// One entry of a referrers response (an OCI descriptor).
 #[derive(Debug, Clone, Serialize)]

@@ -107,6 +107,35 @@ impl Metadata {
         }
     }
 
+    /// Wraps `inner`, a query selecting one `name` column in order, so that the whole page comes
+    /// back as one newline-joined value: one row to fetch instead of one per name, which matters
+    /// for pages of thousands of tags. Names never contain newlines (they are validated).
+    pub(crate) fn joined_names(&self, inner: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => {
+                format!("SELECT group_concat(name, char(10) ORDER BY name) AS names FROM ({inner})")
+            }
+            Dialect::Postgres => {
+                format!(
+                    "SELECT string_agg(name, chr(10) ORDER BY name) AS names FROM ({inner}) page"
+                )
+            }
+        }
+    }
+
+    /// Runs a [`Metadata::joined_names`] query and splits its result.
+    pub(crate) async fn fetch_names<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<Vec<String>> {
+        use sqlx::Row;
+        let row = query.fetch_one(&self.pool).await?;
+        let names: Option<String> = row.try_get("names")?;
+        Ok(names
+            .map(|n| n.split('\n').map(str::to_string).collect())
+            .unwrap_or_default())
+    }
+
     /// Begins a write transaction.
     pub async fn write(&self) -> Result<WriteTx> {
         let guard = match self.dialect {

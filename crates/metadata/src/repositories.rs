@@ -1,6 +1,6 @@
 //! Projects and repositories (image streams).
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::{now_millis, Metadata, Result, WriteTx};
 
@@ -43,12 +43,9 @@ impl Metadata {
 
     /// One page of repository names in lexical order, after `last`.
     pub async fn catalog(&self, last: Option<&str>, limit: i64) -> Result<Vec<String>> {
-        let rows =
-            sqlx::query("SELECT name FROM repositories WHERE name > $1 ORDER BY name LIMIT $2")
-                .bind(last.unwrap_or(""))
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
+        let sql = self
+            .joined_names("SELECT name FROM repositories WHERE name > $1 ORDER BY name LIMIT $2");
+        let query = sqlx::query(&sql).bind(last.unwrap_or("")).bind(limit);
+        self.fetch_names(query).await
     }
 }

@@ -81,15 +81,14 @@ impl Metadata {
         last: Option<&str>,
         limit: i64,
     ) -> Result<Vec<String>> {
-        let rows = sqlx::query(
+        let sql = self.joined_names(
             "SELECT name FROM tags WHERE repository = $1 AND name > $2 ORDER BY name LIMIT $3",
-        )
-        .bind(repository)
-        .bind(last.unwrap_or(""))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
+        );
+        let query = sqlx::query(&sql)
+            .bind(repository)
+            .bind(last.unwrap_or(""))
+            .bind(limit);
+        self.fetch_names(query).await
     }
 
     /// Points `tag` at an image `repository` already holds.

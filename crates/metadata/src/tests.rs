@@ -227,3 +227,33 @@ async fn settings_keep_the_first_value() {
         );
     }
 }
+
+#[tokio::test]
+async fn tag_pages_are_in_byte_order_whatever_the_insert_order() {
+    for (db, _dir) in databases().await {
+        db.create_upload("u", "p/t").await.unwrap();
+        db.commit_blob("u", "p/t", "sha256:cfg", 2, "k")
+            .await
+            .unwrap();
+        let (img, refs) = image("sha256:m", &["sha256:cfg"]);
+        let mut names: Vec<String> = (0..60).map(|i| format!("t{:02}", (i * 37) % 60)).collect();
+        names.extend([
+            "B".to_string(),
+            "a".to_string(),
+            "_z".to_string(),
+            "Z9".to_string(),
+        ]);
+        db.put_image("p/t", &img, &refs, &names).await.unwrap();
+        let mut expected = names.clone();
+        expected.sort(); // byte order: uppercase before '_' before lowercase
+        assert_eq!(db.list_tags("p/t", None, 1000).await.unwrap(), expected);
+        let page = db.list_tags("p/t", Some("t10"), 5).await.unwrap();
+        assert_eq!(page, vec!["t11", "t12", "t13", "t14", "t15"]);
+        assert!(db
+            .list_tags("p/t", Some("zzz"), 5)
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(db.list_tags("p/none", None, 5).await.unwrap().is_empty());
+    }
+}

@@ -11,7 +11,7 @@ use super::{first, query_params, ApiResult};
 use crate::error::ApiError;
 
 /// The page size when the client gives no `n`.
-const DEFAULT_PAGE: i64 = 10_000;
+const DEFAULT_PAGE: i64 = 100_000;
 /// Referrers per page.
 const REFERRERS_PAGE: i64 = 1_000;
 
