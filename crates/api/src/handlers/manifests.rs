@@ -63,11 +63,15 @@ pub async fn put(
             format!("manifest is larger than the {MAX_MANIFEST_BYTES} bytes this registry accepts"),
         )
     };
+    // Bodies a little over the limit are read to the end before the refusal, so that the client
+    // sees the 413 instead of a connection reset in the middle of its upload; far larger ones are
+    // refused at once.
+    let drain_limit = 2 * MAX_MANIFEST_BYTES;
     let declared: Option<u64> = header_str(&request, "content-length").and_then(|v| v.parse().ok());
-    if declared.is_some_and(|n| n > MAX_MANIFEST_BYTES as u64) {
+    if declared.is_some_and(|n| n > drain_limit as u64) {
         return Err(too_large());
     }
-    let limited = http_body_util::Limited::new(request.into_body(), MAX_MANIFEST_BYTES);
+    let limited = http_body_util::Limited::new(request.into_body(), drain_limit);
     let body = match limited.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
@@ -79,6 +83,9 @@ pub async fn put(
             ))
         }
     };
+    if body.len() > MAX_MANIFEST_BYTES {
+        return Err(too_large());
+    }
     let pushed = registry
         .put_manifest(repo, &reference, content_type.as_deref(), body, extra_tags)
         .await?;

@@ -4,3 +4,4 @@
 mod api_uploads;
 mod e2e_clients;
 mod support;
+mod api_bad_input;

@@ -8,6 +8,7 @@
 
 pub mod layout;
 pub mod registry;
+pub mod snapshot;
 pub mod tools;
 
 use std::net::TcpListener;
