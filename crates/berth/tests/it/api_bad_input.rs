@@ -1,7 +1,9 @@
 //! Hostile and malformed input: each request gets a clear error in the OCI envelope with the
 //! spec's status, and nothing changes (catalog, tags, stored files).
 
-use crate::support::registry::{bytes, error_code, sha256, Image, Registry, OCI_INDEX, OCI_MANIFEST};
+use crate::support::registry::{
+    bytes, error_code, sha256, Image, Registry, OCI_INDEX, OCI_MANIFEST,
+};
 use crate::support::snapshot::{raw_request, take};
 use crate::support::{databases, TestServer};
 use reqwest::{Method, StatusCode};
@@ -15,7 +17,15 @@ async fn seeded(server: &TestServer) -> (Registry, Image, String) {
     (reg, image, secret)
 }
 
-async fn expect(reg: &Registry, method: Method, path: &str, body: Vec<u8>, content_type: &str, status: StatusCode, code: &str) {
+async fn expect(
+    reg: &Registry,
+    method: Method,
+    path: &str,
+    body: Vec<u8>,
+    content_type: &str,
+    status: StatusCode,
+    code: &str,
+) {
     let r = reg
         .http
         .request(method.clone(), reg.url(path))
@@ -46,7 +56,12 @@ async fn bad_names_and_path_tricks_are_name_invalid() {
         "/v2/good/app%00/tags/list",
     ] {
         for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE] {
-            let r = reg.http.request(method.clone(), reg.url(path)).send().await.expect("request");
+            let r = reg
+                .http
+                .request(method.clone(), reg.url(path))
+                .send()
+                .await
+                .expect("request");
             if r.status() == StatusCode::METHOD_NOT_ALLOWED {
                 continue;
             }
@@ -55,10 +70,21 @@ async fn bad_names_and_path_tricks_are_name_invalid() {
         }
     }
     // Dot segments are sent raw: an HTTP client library would resolve them first.
-    for path in ["/v2/../good/app/tags/list", "/v2/good/../tags/list", "/v2/good/app/manifests/.."] {
-        let (code, text) = raw_request(&server.addr, format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await;
+    for path in [
+        "/v2/../good/app/tags/list",
+        "/v2/good/../tags/list",
+        "/v2/good/app/manifests/..",
+    ] {
+        let (code, text) = raw_request(
+            &server.addr,
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await;
         assert!(code == 400 || code == 404, "{path}: {text}");
-        assert!(text.contains("NAME_INVALID") || text.contains("NAME_UNKNOWN"), "{path}: {text}");
+        assert!(
+            text.contains("NAME_INVALID") || text.contains("NAME_UNKNOWN"),
+            "{path}: {text}"
+        );
     }
     assert_eq!(take(&server, &reg).await, before);
 }
@@ -110,7 +136,12 @@ async fn bad_manifests_are_refused_and_change_nothing() {
             expect(&reg, Method::PUT, &path, body, ct, status, code).await;
         }
         assert_eq!(take(&server, &reg).await, before, "{db:?}");
-        let served = reg.get("/v2/good/app/manifests/v1").await.bytes().await.expect("body");
+        let served = reg
+            .get("/v2/good/app/manifests/v1")
+            .await
+            .bytes()
+            .await
+            .expect("body");
         assert_eq!(served.as_ref(), &image.manifest[..]);
     }
 }
@@ -144,24 +175,72 @@ async fn forged_and_stale_upload_references_are_unknown() {
             for (method, path) in [
                 (Method::GET, format!("/v2/good/app/blobs/uploads/{f}")),
                 (Method::PATCH, format!("/v2/good/app/blobs/uploads/{f}")),
-                (Method::PUT, format!("/v2/good/app/blobs/uploads/{f}?digest={}", sha256(b"x"))),
+                (
+                    Method::PUT,
+                    format!("/v2/good/app/blobs/uploads/{f}?digest={}", sha256(b"x")),
+                ),
                 (Method::DELETE, format!("/v2/good/app/blobs/uploads/{f}")),
             ] {
-                expect(&reg, method, &path, b"x".to_vec(), "application/octet-stream", StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
+                expect(
+                    &reg,
+                    method,
+                    &path,
+                    b"x".to_vec(),
+                    "application/octet-stream",
+                    StatusCode::NOT_FOUND,
+                    "BLOB_UPLOAD_UNKNOWN",
+                )
+                .await;
             }
         }
         // The genuine reference, moved to another repository.
-        expect(&reg, Method::GET, &format!("/v2/other/secret/blobs/uploads/{reference}"), vec![], "", StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
+        expect(
+            &reg,
+            Method::GET,
+            &format!("/v2/other/secret/blobs/uploads/{reference}"),
+            vec![],
+            "",
+            StatusCode::NOT_FOUND,
+            "BLOB_UPLOAD_UNKNOWN",
+        )
+        .await;
         assert_eq!(take(&server, &reg).await, before, "{db:?}");
 
         // Finished and cancelled uploads are gone.
         let data = bytes(5, 100);
-        let r = reg.http.put(reg.url(&format!("{location}?digest={}", sha256(&data)))).body(data.clone()).send().await.expect("put");
+        let r = reg
+            .http
+            .put(reg.url(&format!("{location}?digest={}", sha256(&data))))
+            .body(data.clone())
+            .send()
+            .await
+            .expect("put");
         assert_eq!(r.status(), StatusCode::CREATED);
-        expect(&reg, Method::PATCH, &location, b"more".to_vec(), "application/octet-stream", StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
+        expect(
+            &reg,
+            Method::PATCH,
+            &location,
+            b"more".to_vec(),
+            "application/octet-stream",
+            StatusCode::NOT_FOUND,
+            "BLOB_UPLOAD_UNKNOWN",
+        )
+        .await;
         let cancelled = reg.start_upload("good/app").await;
-        assert_eq!(reg.delete(&cancelled).await.status(), StatusCode::NO_CONTENT);
-        expect(&reg, Method::GET, &cancelled, vec![], "", StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
+        assert_eq!(
+            reg.delete(&cancelled).await.status(),
+            StatusCode::NO_CONTENT
+        );
+        expect(
+            &reg,
+            Method::GET,
+            &cancelled,
+            vec![],
+            "",
+            StatusCode::NOT_FOUND,
+            "BLOB_UPLOAD_UNKNOWN",
+        )
+        .await;
     }
 }
 
@@ -178,7 +257,10 @@ async fn bad_chunks_digests_and_ranges() {
             .body(body)
             .send()
     };
-    assert_eq!(patch("0-3", b"abcd").await.expect("patch").status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        patch("0-3", b"abcd").await.expect("patch").status(),
+        StatusCode::ACCEPTED
+    );
     let gap = patch("10-13", b"wxyz").await.expect("patch");
     assert_eq!(gap.status(), StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(gap.headers()["range"], "0-3");
@@ -186,27 +268,144 @@ async fn bad_chunks_digests_and_ranges() {
     assert_eq!(short.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_code(short).await, "SIZE_INVALID");
     let status = reg.get(&location).await;
-    assert_eq!(status.headers()["range"], "0-3", "refused chunks must not be kept");
+    assert_eq!(
+        status.headers()["range"],
+        "0-3",
+        "refused chunks must not be kept"
+    );
 
     let before = take(&server, &reg).await;
-    expect(&reg, Method::PUT, &location, vec![], "", StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
-    expect(&reg, Method::PUT, &format!("{location}?digest=md5:d41d8cd98f00b204e9800998ecf8427e"), vec![], "", StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
-    expect(&reg, Method::PUT, &format!("{location}?digest=sha256:abc"), vec![], "", StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
-    expect(&reg, Method::POST, "/v2/good/app/blobs/uploads/?digest=sha256:../../etc", vec![], "", StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
+    expect(
+        &reg,
+        Method::PUT,
+        &location,
+        vec![],
+        "",
+        StatusCode::BAD_REQUEST,
+        "DIGEST_INVALID",
+    )
+    .await;
+    expect(
+        &reg,
+        Method::PUT,
+        &format!("{location}?digest=md5:d41d8cd98f00b204e9800998ecf8427e"),
+        vec![],
+        "",
+        StatusCode::BAD_REQUEST,
+        "DIGEST_INVALID",
+    )
+    .await;
+    expect(
+        &reg,
+        Method::PUT,
+        &format!("{location}?digest=sha256:abc"),
+        vec![],
+        "",
+        StatusCode::BAD_REQUEST,
+        "DIGEST_INVALID",
+    )
+    .await;
+    expect(
+        &reg,
+        Method::POST,
+        "/v2/good/app/blobs/uploads/?digest=sha256:../../etc",
+        vec![],
+        "",
+        StatusCode::BAD_REQUEST,
+        "DIGEST_INVALID",
+    )
+    .await;
 
     // Range past the end, and a blob that lives only in another repository.
     let layer = &image.layers[0];
-    let r = reg.http.get(reg.url(&format!("/v2/good/app/blobs/{}", sha256(layer)))).header("range", format!("bytes={}-", layer.len())).send().await.expect("get");
+    let r = reg
+        .http
+        .get(reg.url(&format!("/v2/good/app/blobs/{}", sha256(layer))))
+        .header("range", format!("bytes={}-", layer.len()))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
-    assert_eq!(r.headers()["content-range"], format!("bytes */{}", layer.len()).as_str());
-    expect(&reg, Method::GET, &format!("/v2/good/app/blobs/{secret}"), vec![], "", StatusCode::NOT_FOUND, "BLOB_UNKNOWN").await;
-    assert_eq!(reg.head(&format!("/v2/good/app/blobs/{secret}")).await.status(), StatusCode::NOT_FOUND);
-    expect(&reg, Method::DELETE, &format!("/v2/good/app/blobs/{secret}"), vec![], "", StatusCode::NOT_FOUND, "BLOB_UNKNOWN").await;
-    expect(&reg, Method::GET, "/v2/good/app/blobs/sha256:zz", vec![], "", StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
-    expect(&reg, Method::GET, "/v2/good/app/tags/list?n=-1", vec![], "", StatusCode::BAD_REQUEST, "UNSUPPORTED").await;
-    expect(&reg, Method::POST, "/v2/good/app/manifests/v1", vec![], "", StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED").await;
-    expect(&reg, Method::GET, "/v2/good/nothing/tags/list", vec![], "", StatusCode::NOT_FOUND, "NAME_UNKNOWN").await;
-    expect(&reg, Method::GET, "/v2/good/app/manifests/v9", vec![], "", StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN").await;
+    assert_eq!(
+        r.headers()["content-range"],
+        format!("bytes */{}", layer.len()).as_str()
+    );
+    expect(
+        &reg,
+        Method::GET,
+        &format!("/v2/good/app/blobs/{secret}"),
+        vec![],
+        "",
+        StatusCode::NOT_FOUND,
+        "BLOB_UNKNOWN",
+    )
+    .await;
+    assert_eq!(
+        reg.head(&format!("/v2/good/app/blobs/{secret}"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    expect(
+        &reg,
+        Method::DELETE,
+        &format!("/v2/good/app/blobs/{secret}"),
+        vec![],
+        "",
+        StatusCode::NOT_FOUND,
+        "BLOB_UNKNOWN",
+    )
+    .await;
+    expect(
+        &reg,
+        Method::GET,
+        "/v2/good/app/blobs/sha256:zz",
+        vec![],
+        "",
+        StatusCode::BAD_REQUEST,
+        "DIGEST_INVALID",
+    )
+    .await;
+    expect(
+        &reg,
+        Method::GET,
+        "/v2/good/app/tags/list?n=-1",
+        vec![],
+        "",
+        StatusCode::BAD_REQUEST,
+        "UNSUPPORTED",
+    )
+    .await;
+    expect(
+        &reg,
+        Method::POST,
+        "/v2/good/app/manifests/v1",
+        vec![],
+        "",
+        StatusCode::METHOD_NOT_ALLOWED,
+        "UNSUPPORTED",
+    )
+    .await;
+    expect(
+        &reg,
+        Method::GET,
+        "/v2/good/nothing/tags/list",
+        vec![],
+        "",
+        StatusCode::NOT_FOUND,
+        "NAME_UNKNOWN",
+    )
+    .await;
+    expect(
+        &reg,
+        Method::GET,
+        "/v2/good/app/manifests/v9",
+        vec![],
+        "",
+        StatusCode::NOT_FOUND,
+        "MANIFEST_UNKNOWN",
+    )
+    .await;
     assert_eq!(take(&server, &reg).await, before);
 }
 
@@ -223,7 +422,9 @@ async fn a_body_cut_off_mid_upload_adds_nothing() {
     request.extend(bytes(3, 300_000));
     {
         use tokio::io::AsyncWriteExt;
-        let mut stream = tokio::net::TcpStream::connect(&server.addr).await.expect("connect");
+        let mut stream = tokio::net::TcpStream::connect(&server.addr)
+            .await
+            .expect("connect");
         stream.write_all(&request).await.expect("write");
         stream.shutdown().await.expect("shutdown");
         drop(stream);
@@ -231,10 +432,20 @@ async fn a_body_cut_off_mid_upload_adds_nothing() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let status = reg.get(&location).await;
     assert_eq!(status.status(), StatusCode::NO_CONTENT);
-    assert_eq!(status.headers()["range"], "0-0", "a cut-off chunk must not be kept");
+    assert_eq!(
+        status.headers()["range"],
+        "0-0",
+        "a cut-off chunk must not be kept"
+    );
     assert!(reg.catalog().await.is_empty());
     // The upload goes on normally afterwards.
     let data = bytes(4, 1000);
-    let r = reg.http.put(reg.url(&format!("{location}?digest={}", sha256(&data)))).body(data).send().await.expect("put");
+    let r = reg
+        .http
+        .put(reg.url(&format!("{location}?digest={}", sha256(&data))))
+        .body(data)
+        .send()
+        .await
+        .expect("put");
     assert_eq!(r.status(), StatusCode::CREATED);
 }
