@@ -219,6 +219,7 @@ impl BlobStore {
         digest: &berth_oci::Digest,
     ) -> Result<String, StorageError> {
         let target = blob_key(digest);
+        let composed = parts.len() > 1;
         match parts.len() {
             0 => {
                 self.store.put(&target, PutPayload::default()).await?;
@@ -243,10 +244,33 @@ impl BlobStore {
                     writer.put(chunk);
                 }
                 writer.finish().await?;
-                self.delete_upload(upload_id).await?;
             }
         }
+        self.sync_local(&target).await?;
+        if composed {
+            self.delete_upload(upload_id).await?;
+        }
         Ok(target.to_string())
+    }
+
+    /// On the filesystem backend, flushes a blob's file and its directory to disk, so that an
+    /// acknowledged blob survives a crash of the machine, not only of the process. Object
+    /// stores acknowledge a completed put only once it is durable.
+    async fn sync_local(&self, key: &Path) -> Result<(), StorageError> {
+        let Some(root) = &self.local_root else {
+            return Ok(());
+        };
+        let path = root.join(key.as_ref());
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            std::fs::File::open(&path)?.sync_all()?;
+            if let Some(dir) = path.parent() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| StorageError::Io(e.to_string()))?
+        .map_err(|e| StorageError::Io(format!("syncing {key}: {e}")))
     }
 
     /// Removes every stored chunk of an upload. Missing objects are not an error.
