@@ -4,5 +4,6 @@
 mod api_bad_input;
 mod api_uploads;
 mod api_workflows;
+mod cli_and_config;
 mod e2e_clients;
 mod support;

@@ -1,0 +1,102 @@
+//! The binary itself: `version`, configuration errors that name the key, read-only mode,
+//! health endpoints, and a graceful stop on SIGTERM.
+
+use crate::support::registry::{bytes, error_code, Registry};
+use crate::support::tools::try_run_in;
+use crate::support::{Db, TestServer};
+use reqwest::StatusCode;
+
+const BERTH: &str = env!("CARGO_BIN_EXE_berth");
+
+#[test]
+fn version_prints_the_package_version() {
+    let out = try_run_in(BERTH, &["version"], None);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("berth {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn a_bad_configuration_stops_start_up_naming_the_key() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cases = [
+        ("listen: not-an-address\n", "listen"),
+        ("storage: {s3: {bucket: b}}\n", "storage.s3"),
+        ("storage: {filesystem: {}, emptyDir: {}}\n", "storage"),
+        ("database: {url: 'mysql://x'}\n", "database.url"),
+        ("readOnly: maybe\n", "readOnly"),
+        ("lisen: 127.0.0.1:1\n", "lisen"),
+        ("log: {format: xml}\n", "log.format"),
+    ];
+    for (i, (yaml, key)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("c{i}.yaml"));
+        std::fs::write(&path, yaml).expect("write");
+        let path = path.display().to_string();
+        for command in ["serve", "check-config"] {
+            let out = try_run_in(BERTH, &[command, "--config", &path], None);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command} {yaml}: {stderr}");
+            assert!(stderr.contains(key), "{command} {yaml}: {stderr}");
+        }
+    }
+    let missing = try_run_in(
+        BERTH,
+        &["serve", "--config", "/nonexistent/berth.yaml"],
+        None,
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/berth.yaml"));
+}
+
+#[tokio::test]
+async fn read_only_mode_refuses_pushes_and_deletes_but_serves_pulls() {
+    let mut server = TestServer::start_with(Db::Sqlite, &[]);
+    let reg = Registry::new(&server.base);
+    let digest = reg.push_blob("ro/app", &bytes(1, 100)).await;
+    drop(reg);
+    server.restart_with(&["--read-only", "true"]);
+    let reg = Registry::new(&server.base);
+    let r = reg
+        .http
+        .post(reg.url("/v2/ro/app/blobs/uploads/"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(error_code(r).await, "UNSUPPORTED");
+    let r = reg.delete(&format!("/v2/ro/app/blobs/{digest}")).await;
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        reg.get(&format!("/v2/ro/app/blobs/{digest}"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn health_start_log_and_graceful_stop() {
+    let mut server = TestServer::start();
+    let reg = Registry::new(&server.base);
+    assert_eq!(reg.get("/healthz").await.status(), StatusCode::OK);
+    assert_eq!(reg.get("/readyz").await.status(), StatusCode::OK);
+    let log = server.log();
+    for field in [
+        "version=",
+        "instance=",
+        "listen=",
+        "storage=\"filesystem\"",
+        "database=\"sqlite\"",
+    ] {
+        assert!(log.contains(field), "start line lacks {field}: {log}");
+    }
+    let status = server.terminate();
+    assert!(
+        status.success(),
+        "SIGTERM should stop berth cleanly: {status:?}\n{}",
+        server.log()
+    );
+    assert!(server.log().contains("berth stopped"));
+}
