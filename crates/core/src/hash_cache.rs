@@ -11,27 +11,33 @@ const CAPACITY: usize = 4096;
 
 #[derive(Default)]
 pub(crate) struct HashCache {
-    entries: Mutex<HashMap<String, (u64, Hasher)>>,
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+struct Entry {
+    /// The stored chunks the digest covers, in order (their keys are never reused).
+    parts: Vec<String>,
+    hasher: Hasher,
 }
 
 impl HashCache {
-    /// Takes the running digest of `upload_id` if it covers exactly the first `offset` bytes.
-    pub(crate) fn take(&self, upload_id: &str, offset: u64) -> Option<Hasher> {
+    /// Takes the running digest of `upload_id` if it covers exactly the stored chunks `parts`.
+    pub(crate) fn take(&self, upload_id: &str, parts: &[String]) -> Option<Hasher> {
         let mut entries = self.entries.lock().ok()?;
         match entries.remove(upload_id) {
-            Some((at, hasher)) if at == offset => Some(hasher),
+            Some(entry) if entry.parts == parts => Some(entry.hasher),
             _ => None,
         }
     }
 
-    pub(crate) fn put(&self, upload_id: &str, offset: u64, hasher: Hasher) {
+    pub(crate) fn put(&self, upload_id: &str, parts: Vec<String>, hasher: Hasher) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= CAPACITY {
                 if let Some(k) = entries.keys().next().cloned() {
                     entries.remove(&k);
                 }
             }
-            entries.insert(upload_id.to_string(), (offset, hasher));
+            entries.insert(upload_id.to_string(), Entry { parts, hasher });
         }
     }
 

@@ -24,6 +24,12 @@ struct Session {
     offset: u64,
 }
 
+impl Session {
+    fn part_keys(&self) -> Vec<String> {
+        self.parts.iter().map(|p| p.key.to_string()).collect()
+    }
+}
+
 impl Registry {
     /// Starts an upload session in `repo`.
     pub async fn start_upload(&self, repo: &RepoName) -> Result<UploadProgress, RegistryError> {
@@ -86,7 +92,7 @@ impl Registry {
         algorithm: Algorithm,
     ) -> Result<Hasher, RegistryError> {
         if algorithm == Algorithm::Sha256 {
-            if let Some(h) = self.inner.hashes.take(&s.id, s.offset) {
+            if let Some(h) = self.inner.hashes.take(&s.id, &s.part_keys()) {
                 return Ok(h);
             }
         }
@@ -119,16 +125,18 @@ impl Registry {
             }
         }
         let mut hasher = self.running_hash(&s, Algorithm::Sha256).await?;
-        let written = self
+        let part = self
             .inner
             .store
             .write_part(&s.id, s.offset, body, |b| hasher.update(b))
             .await
             .map_err(upload_write_error)?;
+        let written = part.as_ref().map_or(0, |p| p.size);
         if let Some((start, end)) = range {
             if written != end + 1 - start {
-                let key = berth_storage::upload_part_key(&s.id, s.offset);
-                self.inner.store.delete(key.as_ref()).await?;
+                if let Some(p) = &part {
+                    self.inner.store.delete(p.key.as_ref()).await?;
+                }
                 return Err(RegistryError::SizeInvalid(format!(
                     "Content-Range announced {} bytes but the body had {written}",
                     end + 1 - start
@@ -136,7 +144,9 @@ impl Registry {
             }
         }
         let offset = s.offset + written;
-        self.inner.hashes.put(&s.id, offset, hasher);
+        let mut keys = s.part_keys();
+        keys.extend(part.map(|p| p.key.to_string()));
+        self.inner.hashes.put(&s.id, keys, hasher);
         Ok(UploadProgress {
             reference: reference.to_string(),
             offset,
@@ -160,19 +170,15 @@ impl Registry {
         self.check_writable()?;
         let mut s = self.session(repo, reference).await?;
         let mut hasher = self.running_hash(&s, digest.algorithm()).await?;
-        let written = self
+        let part = self
             .inner
             .store
             .write_part(&s.id, s.offset, body, |b| hasher.update(b))
             .await
             .map_err(upload_write_error)?;
-        if written > 0 {
-            s.parts.push(Part {
-                offset: s.offset,
-                size: written,
-                key: berth_storage::upload_part_key(&s.id, s.offset),
-            });
-            s.offset += written;
+        if let Some(part) = part {
+            s.offset += part.size;
+            s.parts.push(part);
         }
         self.inner.hashes.forget(&s.id);
         let actual = hasher.finish();

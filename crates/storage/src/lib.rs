@@ -4,7 +4,8 @@
 //! Storage layout (keys below the store's root):
 //!
 //! ```text
-//! uploads/<upload-id>/<offset, 20 digits>   one object per chunk of an upload in progress
+//! uploads/<upload-id>/<offset>-<nonce>      one object per chunk of an upload in progress
+//!                                           (offset: 20 digits; a new nonce for every write)
 //! blobs/<algorithm>/<first two hex>/<hex>   a verified blob that was composed of several chunks,
 //!                                           or promoted from a single chunk by a cheap rename
 //! ```
@@ -18,5 +19,5 @@ mod keys;
 mod local_read;
 mod store;
 
-pub use keys::{blob_key, upload_part_key, upload_prefix};
+pub use keys::{blob_key, upload_prefix};
 pub use store::{BlobStore, ByteStream, Part, StorageError};

@@ -102,14 +102,14 @@ impl BlobStore {
     /// Writes one chunk of an upload, starting at `offset`, streaming `body` to storage and
     /// showing every piece to `inspect` (used to hash while streaming). The chunk becomes
     /// visible only when all of it is stored; on any error nothing is left behind.
-    /// Returns the number of bytes written. An empty body writes nothing.
+    /// Returns the part written, or `None` for an empty body (which writes nothing).
     pub async fn write_part<S, E>(
         &self,
         upload_id: &str,
         offset: u64,
         body: S,
         mut inspect: impl FnMut(&[u8]),
-    ) -> Result<u64, StorageError>
+    ) -> Result<Option<Part>, StorageError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: std::fmt::Display,
@@ -118,7 +118,7 @@ impl BlobStore {
         // Do not create an object for an empty body.
         let first = loop {
             match body.next().await {
-                None => return Ok(0),
+                None => return Ok(None),
                 Some(Err(e)) => return Err(StorageError::Body(e.to_string())),
                 Some(Ok(b)) if b.is_empty() => continue,
                 Some(Ok(b)) => break b,
@@ -147,7 +147,11 @@ impl BlobStore {
             next = body.next().await.map(|r| r.map_err(|e| e.to_string()));
         }
         writer.finish().await?;
-        Ok(written)
+        Ok(Some(Part {
+            offset,
+            size: written,
+            key,
+        }))
     }
 
     /// The stored chunks of an upload, in order. Errors when they do not follow each other.
@@ -169,7 +173,8 @@ impl BlobStore {
         for p in &parts {
             if p.offset != expected {
                 return Err(StorageError::Io(format!(
-                    "upload {upload_id} has a gap or overlap at offset {expected}"
+                    "upload {upload_id} has a gap or overlapping chunks at offset {expected} \
+                     (concurrent writes to one upload?)"
                 )));
             }
             expected += p.size;
@@ -327,8 +332,9 @@ mod tests {
                 seen.extend_from_slice(b)
             })
             .await
+            .unwrap()
             .unwrap();
-        assert_eq!(n, 11);
+        assert_eq!(n.size, 11);
         assert_eq!(seen, b"hello world");
         store
             .write_part("u1", 11, body(&[b"!"]), |_| {})
@@ -336,10 +342,11 @@ mod tests {
             .unwrap();
         assert_eq!(
             store.write_part("u1", 12, body(&[]), |_| {}).await.unwrap(),
-            0
+            None
         );
         let parts = store.list_parts("u1").await.unwrap();
         assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0], n);
         assert_eq!(
             collect(store.read_parts(parts.clone())).await,
             b"hello world!"
@@ -377,6 +384,24 @@ mod tests {
     #[tokio::test]
     async fn memory_round_trip() {
         round_trip(BlobStore::memory()).await;
+    }
+
+    #[tokio::test]
+    async fn racing_writes_of_one_chunk_are_an_overlap() {
+        let store = BlobStore::memory();
+        store
+            .write_part("r", 0, body(&[b"aaaa"]), |_| {})
+            .await
+            .unwrap();
+        store
+            .write_part("r", 4, body(&[b"bbbb"]), |_| {})
+            .await
+            .unwrap();
+        store
+            .write_part("r", 4, body(&[b"cccc"]), |_| {})
+            .await
+            .unwrap();
+        assert!(store.list_parts("r").await.is_err());
     }
 
     #[tokio::test]

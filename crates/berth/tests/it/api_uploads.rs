@@ -76,3 +76,56 @@ async fn wrong_digest_leaves_no_blob() {
     }
     assert!(reg.catalog().await.is_empty());
 }
+
+/// Two requests racing to write the same chunk must never leave a blob whose bytes differ from
+/// its digest: the stored content is verified, or the upload is refused.
+#[tokio::test]
+async fn racing_chunks_never_poison_a_digest() {
+    let server = TestServer::start();
+    let reg = Registry::new(&server.base);
+    for round in 0..10u64 {
+        let a = bytes(round * 2, 64 * 1024);
+        let b = bytes(round * 2 + 1, 64 * 1024);
+        let location = reg.start_upload("p/race").await;
+        let send = |body: Vec<u8>| {
+            reg.http
+                .patch(reg.url(&location))
+                .header("content-range", format!("0-{}", body.len() - 1))
+                .body(body)
+                .send()
+        };
+        let (ra, rb) = tokio::join!(send(a.clone()), send(b.clone()));
+        let _ = (ra.unwrap(), rb.unwrap());
+        let r = reg
+            .http
+            .put(reg.url(&format!("{location}?digest={}", sha256(&a))))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::CREATED {
+            let served = reg
+                .get(&format!("/v2/p/race/blobs/{}", sha256(&a)))
+                .await
+                .bytes()
+                .await
+                .unwrap();
+            assert_eq!(
+                sha256(&served),
+                sha256(&a),
+                "round {round}: blob bytes differ from its digest"
+            );
+        } else {
+            assert!(
+                r.status().is_client_error(),
+                "round {round}: {}",
+                r.status()
+            );
+            assert_eq!(
+                reg.head(&format!("/v2/p/race/blobs/{}", sha256(&b)))
+                    .await
+                    .status(),
+                StatusCode::NOT_FOUND
+            );
+        }
+    }
+}
