@@ -55,6 +55,9 @@ fn redact(url: &str) -> String {
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let instance = uuid::Uuid::new_v4();
+    // Every connection and every blob being read holds a file descriptor; the usual soft limit of
+    // 1024 would refuse connections long before the machine runs out of anything.
+    let open_files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
     let registry = build_registry(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -70,6 +73,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         database = registry.metadata().backend(),
         database_url = %redact(&config.database_url),
         read_only = config.read_only,
+        open_files,
         "berth started"
     );
     let app = berth_api::router(berth_api::AppState {
