@@ -4,6 +4,7 @@
 mod api_bad_input;
 mod api_uploads;
 mod api_workflows;
+mod bad_input;
 mod cli_and_config;
 mod e2e_clients;
 mod support;

@@ -73,14 +73,19 @@ pub fn storage_files(root: &Path) -> BTreeMap<String, String> {
 async fn served(reg: &Registry, path: &str) -> Served {
     let r = reg.get(path).await;
     let status = r.status().as_u16();
-    let headers = ["range", "docker-content-digest", "content-type", "content-length"]
-        .iter()
-        .filter_map(|h| {
-            r.headers()
-                .get(*h)
-                .map(|v| (h.to_string(), v.to_str().unwrap_or("<binary>").to_string()))
-        })
-        .collect();
+    let headers = [
+        "range",
+        "docker-content-digest",
+        "content-type",
+        "content-length",
+    ]
+    .iter()
+    .filter_map(|h| {
+        r.headers()
+            .get(*h)
+            .map(|v| (h.to_string(), v.to_str().unwrap_or("<binary>").to_string()))
+    })
+    .collect();
     let body = r.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
     Served {
         status,
