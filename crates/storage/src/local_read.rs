@@ -2,8 +2,8 @@
 //!
 //! `object_store`'s local reader hands out 8 KiB chunks, each read on the blocking pool; serving
 //! large blobs that way costs several times more CPU than the copy itself. For the filesystem
-//! backend we read the file on one blocking thread in large chunks and hand them to the response
-//! through a small bounded channel, so memory stays at a few chunks per reader.
+//! backend we read the file on one blocking thread in 2 MiB chunks and hand them to the response
+//! through a bounded channel of two, so memory stays at three chunks per reader at most.
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -12,10 +12,10 @@ use std::path::PathBuf;
 
 use crate::store::{ByteStream, StorageError};
 
-const CHUNK: usize = 512 * 1024;
+const CHUNK: usize = 2 * 1024 * 1024;
 
 pub(crate) fn stream_file(path: PathBuf, start: u64, len: u64) -> ByteStream {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, StorageError>>(4);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, StorageError>>(2);
     tokio::task::spawn_blocking(move || {
         let run = || -> std::io::Result<()> {
             let mut file = std::fs::File::open(&path)?;
