@@ -878,6 +878,51 @@ async fn bad_manifests_are_refused_and_change_nothing() {
                 MBU,
             ),
             (
+                "another repository's manifest, pushed by digest",
+                f.other.digest.clone(),
+                OCI_MANIFEST,
+                f.other.manifest.clone(),
+                400,
+                MBU,
+            ),
+            (
+                "another repository's manifest, pushed by tag",
+                "v1".into(),
+                OCI_MANIFEST,
+                f.other.manifest.clone(),
+                400,
+                MBU,
+            ),
+            (
+                "mediaType given twice (index, then manifest)",
+                "v2".into(),
+                OCI_MANIFEST,
+                String::from_utf8(valid.clone())
+                    .expect("utf8")
+                    .replacen('{', &format!("{{\"mediaType\":\"{OCI_INDEX}\","), 1)
+                    .into_bytes(),
+                400,
+                MI,
+            ),
+            (
+                "descriptor without mediaType",
+                "v2".into(),
+                OCI_MANIFEST,
+                with_layer(
+                    json!({"digest": sha256(&image.layers[0]), "size": image.layers[0].len()}),
+                ),
+                400,
+                MI,
+            ),
+            (
+                "Content-Type index with parameters, body an image manifest",
+                "v2".into(),
+                "application/vnd.oci.image.index.v1+json; charset=utf-8",
+                valid.clone(),
+                400,
+                MI,
+            ),
+            (
                 "Content-Type index, body an image manifest",
                 "v2".into(),
                 OCI_INDEX,
