@@ -27,6 +27,20 @@ pub enum Endpoint {
     Referrers(RepoName, Digest),
 }
 
+impl Endpoint {
+    /// The methods this endpoint answers, for the `Allow` header of a 405.
+    pub fn allowed_methods(&self) -> &'static str {
+        match self {
+            Endpoint::Base => "GET, HEAD",
+            Endpoint::Catalog | Endpoint::Tags(_) | Endpoint::Referrers(..) => "GET",
+            Endpoint::Manifest(..) => "GET, HEAD, PUT, DELETE",
+            Endpoint::Blob(..) => "GET, HEAD, DELETE",
+            Endpoint::StartUpload(_) => "POST",
+            Endpoint::Upload(..) => "GET, PATCH, PUT, DELETE",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RouteError {
     #[error("no such endpoint")]

@@ -48,7 +48,11 @@ impl UploadSigner {
     pub(crate) fn verify(&self, repository: &str, reference: &str) -> Option<UploadToken> {
         let mut parts = reference.splitn(3, '.');
         let id = parts.next()?;
-        let issued_ms: i64 = parts.next()?.parse().ok()?;
+        let issued = parts.next()?;
+        let issued_ms: i64 = issued.parse().ok()?;
+        if issued_ms.to_string() != issued {
+            return None; // only the canonical form that was signed
+        }
         let tag = URL_SAFE_NO_PAD.decode(parts.next()?).ok()?;
         if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
@@ -77,6 +81,12 @@ mod tests {
         assert!(UploadSigner::new(b"other").verify("p/a", &r).is_none());
         let tampered = r.replace(".42.", ".43.");
         assert!(s.verify("p/a", &tampered).is_none());
+        for other_form in [".042.", ".+42."] {
+            assert!(
+                s.verify("p/a", &r.replace(".42.", other_form)).is_none(),
+                "{other_form}"
+            );
+        }
         for junk in ["", "x", "a.b.c", &format!("{id}.42."), "../../etc/passwd"] {
             assert!(s.verify("p/a", junk).is_none());
         }

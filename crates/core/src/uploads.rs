@@ -119,11 +119,20 @@ impl Registry {
     {
         self.check_writable()?;
         let s = self.session(repo, reference).await?;
-        if let Some((start, _)) = range {
-            if start != s.offset {
-                return Err(RegistryError::ChunkOutOfOrder { offset: s.offset });
+        let expected_len = match range {
+            Some((start, end)) => {
+                if start != s.offset {
+                    return Err(RegistryError::ChunkOutOfOrder { offset: s.offset });
+                }
+                let len = end.checked_sub(start).and_then(|d| d.checked_add(1));
+                Some(len.ok_or_else(|| {
+                    RegistryError::SizeInvalid(format!(
+                        "Content-Range {start}-{end} is not a valid range"
+                    ))
+                })?)
             }
-        }
+            None => None,
+        };
         let mut hasher = self.running_hash(&s, Algorithm::Sha256).await?;
         let part = self
             .inner
@@ -132,14 +141,13 @@ impl Registry {
             .await
             .map_err(upload_write_error)?;
         let written = part.as_ref().map_or(0, |p| p.size);
-        if let Some((start, end)) = range {
-            if written != end + 1 - start {
+        if let Some(expected) = expected_len {
+            if written != expected {
                 if let Some(p) = &part {
                     self.inner.store.delete(p.key.as_ref()).await?;
                 }
                 return Err(RegistryError::SizeInvalid(format!(
-                    "Content-Range announced {} bytes but the body had {written}",
-                    end + 1 - start
+                    "Content-Range announced {expected} bytes but the body had {written}"
                 )));
             }
         }

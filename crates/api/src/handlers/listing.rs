@@ -7,7 +7,7 @@ use berth_core::Registry;
 use berth_oci::{media, Digest, RepoName};
 use serde_json::json;
 
-use super::{first, query_params, ApiResult};
+use super::{first, free_text, query_params, ApiResult};
 use crate::error::ApiError;
 
 /// The page size when the client gives no `n`.
@@ -31,7 +31,7 @@ fn page(request: &Request) -> Result<Page, ApiError> {
         })?),
         None => None,
     };
-    let last = first(&params, "last").map(str::to_string);
+    let last = free_text(&params, "last")?.map(str::to_string);
     Ok(Page { n, last })
 }
 
@@ -79,8 +79,8 @@ pub async fn referrers(
     request: Request,
 ) -> ApiResult {
     let params = query_params(&request);
-    let artifact_type = first(&params, "artifactType");
-    let last = first(&params, "last");
+    let artifact_type = free_text(&params, "artifactType")?;
+    let last = free_text(&params, "last")?;
     let found = registry
         .referrers(repo, subject, artifact_type, last, REFERRERS_PAGE)
         .await?;

@@ -32,6 +32,21 @@ pub(crate) fn query_params(request: &Request) -> HashMap<String, Vec<String>> {
     params
 }
 
+/// A free-form parameter (`last`, `artifactType`), refused when it holds control characters:
+/// no name or media type has them, and PostgreSQL cannot store NUL in text.
+pub(crate) fn free_text<'a>(
+    params: &'a HashMap<String, Vec<String>>,
+    key: &str,
+) -> Result<Option<&'a str>, ApiError> {
+    match first(params, key) {
+        Some(v) if v.chars().any(char::is_control) => Err(ApiError::unsupported(
+            StatusCode::BAD_REQUEST,
+            format!("query parameter {key} contains a control character"),
+        )),
+        other => Ok(other),
+    }
+}
+
 pub(crate) fn first<'a>(params: &'a HashMap<String, Vec<String>>, key: &str) -> Option<&'a str> {
     params.get(key).and_then(|v| v.first()).map(String::as_str)
 }
@@ -48,6 +63,7 @@ pub async fn v2(State(app): State<AppState>, request: Request) -> Response {
         Err(e) => return ApiError::from(e).into_response(),
     };
     let method = request.method().clone();
+    let allowed = endpoint.allowed_methods();
     let registry = &app.registry;
     let result = match (endpoint, method) {
         (Endpoint::Base, Method::GET | Method::HEAD) => {
@@ -92,8 +108,9 @@ pub async fn v2(State(app): State<AppState>, request: Request) -> Response {
         (Endpoint::Upload(repo, r), Method::DELETE) => uploads::cancel(registry, &repo, &r).await,
         (_, method) => Err(ApiError::unsupported(
             StatusCode::METHOD_NOT_ALLOWED,
-            format!("method {method} is not supported on this endpoint"),
-        )),
+            format!("method {method} is not supported on this endpoint (allowed: {allowed})"),
+        )
+        .with_header(axum::http::header::ALLOW, allowed)),
     };
     result.unwrap_or_else(IntoResponse::into_response)
 }

@@ -78,8 +78,18 @@ fn content_range(request: &Request) -> Result<Option<(u64, u64)>, ApiError> {
         a.trim().parse().map_err(|_| invalid())?,
         b.trim().parse().map_err(|_| invalid())?,
     );
-    if end < start {
-        return Err(invalid());
+    let len = end
+        .checked_sub(start)
+        .and_then(|d| d.checked_add(1))
+        .ok_or_else(invalid)?;
+    let declared: Option<u64> =
+        header_str(request, "content-length").and_then(|v| v.trim().parse().ok());
+    if let Some(n) = declared.filter(|n| *n != len) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::SizeInvalid,
+            format!("Content-Range {raw:?} announces {len} bytes but Content-Length is {n}"),
+        ));
     }
     Ok(Some((start, end)))
 }
