@@ -7,6 +7,9 @@
 //! Each test collects every wrong answer and fails once at the end with the whole list, so one
 //! run shows all of them. Upload sessions are in `bad_input_uploads.rs`.
 
+// Test tables are tuples read in place, and a request is built once and sent once.
+#![allow(clippy::type_complexity, clippy::large_enum_variant)]
+
 #[path = "bad_input_uploads.rs"]
 mod uploads;
 
@@ -743,9 +746,7 @@ async fn bad_manifests_are_refused_and_change_nothing() {
                 "v2".into(),
                 OCI_INDEX,
                 index(vec![child(&image.digest, 0)])
-                    .iter()
-                    .copied()
-                    .collect::<Vec<u8>>()
+                    .to_vec()
                     .replace_size(-5),
                 400,
                 MI,

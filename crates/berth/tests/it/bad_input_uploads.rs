@@ -4,6 +4,9 @@
 //! bodies cut off mid-request. A session's progress (`Range`) is watched along with everything
 //! else: a refused request adds no byte to it and makes no blob visible.
 
+// Test tables are tuples read in place, and a request is built once and sent once.
+#![allow(clippy::type_complexity)]
+
 use super::{assert_none, raw_request, sha512, Fixture, Send, ANY, MD5_EMPTY};
 use crate::support::baseline::Hangup;
 use crate::support::databases;

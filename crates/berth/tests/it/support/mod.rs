@@ -9,7 +9,6 @@
 pub mod baseline;
 pub mod layout;
 pub mod registry;
-pub mod snapshot;
 pub mod tools;
 
 use std::net::TcpListener;
