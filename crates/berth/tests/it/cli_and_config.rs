@@ -100,3 +100,36 @@ async fn health_start_log_and_graceful_stop() {
     );
     assert!(server.log().contains("berth stopped"));
 }
+
+#[tokio::test]
+async fn empty_dir_storage_keeps_blobs_in_memory() {
+    let server = TestServer::start_with(Db::Sqlite, &["--storage", "emptyDir"]);
+    let reg = Registry::new(&server.base);
+    let data = bytes(11, 300_000);
+    let digest = reg.push_blob_chunked("mem/app", &data, 100_000).await;
+    let single = reg.push_blob("mem/app", &bytes(12, 5000)).await;
+    assert_eq!(
+        reg.get(&format!("/v2/mem/app/blobs/{digest}"))
+            .await
+            .bytes()
+            .await
+            .expect("body")
+            .as_ref(),
+        &data[..]
+    );
+    assert_eq!(
+        reg.head(&format!("/v2/mem/app/blobs/{single}"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let stored: Vec<_> = std::fs::read_dir(server.storage_dir())
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        stored
+            .iter()
+            .all(|n| n.to_string_lossy().starts_with("berth.db")),
+        "files on disk: {stored:?}"
+    );
+}
