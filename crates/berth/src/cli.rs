@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// Log format: text or json.
     #[arg(long, env = "BERTH_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Access control: token (users, tokens and role bindings; the default) or none (an open
+    /// registry for development).
+    #[arg(long, env = "BERTH_AUTH")]
+    pub auth: Option<String>,
 }
 
 impl ServeArgs {
@@ -71,6 +75,7 @@ impl ServeArgs {
             http_secret: self.http_secret.clone(),
             read_only: self.read_only,
             log_format: self.log_format.clone(),
+            auth: self.auth.clone(),
         };
         Ok(Config::resolve(file, overrides)?)
     }

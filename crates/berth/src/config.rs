@@ -3,7 +3,8 @@
 //!
 //! The file's keys follow the registry configuration resource (`configs.imageregistry/cluster`,
 //! SPEC §7) — `storage`, `httpSecret`, `readOnly`, `managementState` — plus the server's own:
-//! `listen`, `dataDir`, `database: {url}`, `log: {format}`. Unknown keys are refused, so a typo
+//! `listen`, `dataDir`, `database: {url}`, `log: {format}`, `auth` (`token`, the default, or
+//! `none` for an open development registry). Unknown keys are refused, so a typo
 //! stops start-up with a message naming the key.
 
 use serde::Deserialize;
@@ -42,6 +43,7 @@ pub struct FileConfig {
     pub read_only: Option<bool>,
     pub management_state: Option<String>,
     pub log: Option<LogSection>,
+    pub auth: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -83,12 +85,22 @@ pub struct Overrides {
     pub http_secret: Option<String>,
     pub read_only: Option<bool>,
     pub log_format: Option<String>,
+    pub auth: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Storage {
     Filesystem(PathBuf),
     EmptyDir,
+}
+
+/// Whether callers must authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Access control on: users, tokens and role bindings decide (the default).
+    Token,
+    /// An open registry for development: anyone may pull and push.
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +119,7 @@ pub struct Config {
     pub http_secret: Option<String>,
     pub read_only: bool,
     pub log_format: LogFormat,
+    pub auth: AuthMode,
 }
 
 impl FileConfig {
@@ -175,6 +188,16 @@ impl Config {
                 ))
             }
         };
+        let auth = match o.auth.or(file.auth).as_deref() {
+            None | Some("token") => AuthMode::Token,
+            Some("none") => AuthMode::None,
+            Some(other) => {
+                return Err(invalid(
+                    "auth",
+                    format!("{other:?} is not token (access control on) or none (open registry)"),
+                ))
+            }
+        };
         Ok(Config {
             listen,
             data_dir,
@@ -183,6 +206,7 @@ impl Config {
             http_secret,
             read_only: o.read_only.or(file.read_only).unwrap_or(false),
             log_format,
+            auth,
         })
     }
 }
@@ -245,6 +269,7 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:5000");
         assert_eq!(c.database_url, "sqlite://berth-data/berth.db");
         assert_eq!(c.storage, Storage::Filesystem("berth-data".into()));
+        assert_eq!(c.auth, AuthMode::Token);
     }
 
     #[test]
@@ -282,5 +307,7 @@ mod tests {
         let e =
             Config::resolve(parse("httpSecret: short").unwrap(), Overrides::default()).unwrap_err();
         assert!(e.to_string().contains("httpSecret"), "{e}");
+        let e = Config::resolve(parse("auth: off").unwrap(), Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("`auth`"), "{e}");
     }
 }
