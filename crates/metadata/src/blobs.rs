@@ -87,7 +87,7 @@ impl Metadata {
             .fetch_one(&mut *w.tx)
             .await?;
         let blob = blob_row(&row)?;
-        ensure_repository(&mut w.tx, repository).await?;
+        ensure_repository(&mut w.tx, repository, self.creates_projects).await?;
         link(&mut w.tx, repository, digest, now).await?;
         sqlx::query("DELETE FROM uploads WHERE id = $1")
             .bind(upload_id)
@@ -115,7 +115,7 @@ impl Metadata {
             return Ok(None);
         };
         let blob = blob_row(&row)?;
-        ensure_repository(&mut w.tx, repository).await?;
+        ensure_repository(&mut w.tx, repository, self.creates_projects).await?;
         link(&mut w.tx, repository, digest, now_millis()).await?;
         w.commit().await?;
         Ok(Some(blob))

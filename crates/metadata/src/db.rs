@@ -23,6 +23,9 @@ pub struct Metadata {
     pub(crate) pool: AnyPool,
     dialect: Dialect,
     sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    /// Whether a push into a project that does not exist creates it (the open registry of
+    /// `auth: none`); with access control, projects are created only through the API.
+    pub(crate) creates_projects: bool,
 }
 
 /// A write transaction. Commit it, or drop it to roll back.
@@ -88,11 +91,19 @@ impl Metadata {
             Dialect::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Dialect::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Metadata {
+        let meta = Metadata {
             pool,
             dialect,
             sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
-        })
+            creates_projects: true,
+        };
+        meta.fill_missing_project_uids().await?;
+        Ok(meta)
+    }
+
+    /// Whether pushes create missing projects (on by default; off with access control).
+    pub fn set_creates_projects(&mut self, on: bool) {
+        self.creates_projects = on;
     }
 
     pub fn dialect(&self) -> Dialect {

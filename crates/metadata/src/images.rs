@@ -130,7 +130,7 @@ impl Metadata {
             .execute(&mut *w.tx)
             .await?;
         }
-        ensure_repository(&mut w.tx, repository).await?;
+        ensure_repository(&mut w.tx, repository, self.creates_projects).await?;
         sqlx::query(
             "INSERT INTO repository_images (repository, digest, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (repository, digest) DO NOTHING",

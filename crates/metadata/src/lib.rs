@@ -9,17 +9,21 @@
 //! lock: SQLite has one writer at a time, and serialising writers here avoids the
 //! "database is locked" failures of read-then-write transactions racing each other.
 
+mod access;
 mod blobs;
 mod db;
 mod images;
+mod projects;
 mod repositories;
 mod settings;
 mod tags;
 mod uploads;
 
+pub use access::{ApiTokenRow, BindingRow, NewApiToken, ServiceAccountRow, UserRow};
 pub use blobs::{BlobCommit, BlobRow};
 pub use db::{Dialect, Metadata, WriteTx};
 pub use images::{ImageRecord, ImageRow, ImageSummary, Reference, ReferenceKind};
+pub use projects::ProjectRow;
 pub use tags::TagEvent;
 
 /// Errors of the metadata layer.
@@ -36,6 +40,18 @@ pub enum MetadataError {
     MissingReferences(Vec<String>),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// A push into a project that does not exist, with project creation on push off.
+    #[error("project {0} does not exist")]
+    ProjectUnknown(String),
+    /// A resource that already exists was created again.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// A resource that does not exist was changed or deleted.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// An update based on a stale resourceVersion.
+    #[error("{0} was changed by someone else: read it again and retry")]
+    Conflict(String),
 }
 
 pub type Result<T, E = MetadataError> = std::result::Result<T, E>;

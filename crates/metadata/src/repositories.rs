@@ -1,20 +1,29 @@
-//! Projects and repositories (image streams).
+//! Repositories (image streams) and the catalog.
 
 use sqlx::AnyConnection;
 
-use crate::{now_millis, Metadata, Result, WriteTx};
+use crate::{now_millis, Metadata, MetadataError, Result, WriteTx};
 
-/// Creates the project and the repository when they do not exist yet.
-pub(crate) async fn ensure_repository(conn: &mut AnyConnection, repository: &str) -> Result<()> {
+/// Creates the repository when it does not exist yet, and its project too when
+/// `create_project` is set; otherwise a missing project is [`MetadataError::ProjectUnknown`].
+pub(crate) async fn ensure_repository(
+    conn: &mut AnyConnection,
+    repository: &str,
+    create_project: bool,
+) -> Result<()> {
     let project = repository.split('/').next().unwrap_or(repository);
     let now = now_millis();
-    sqlx::query(
-        "INSERT INTO projects (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(project)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    if create_project {
+        crate::projects::insert_project(conn, project, "{}", "{}", now).await?;
+    } else {
+        let exists = sqlx::query("SELECT 1 AS one FROM projects WHERE name = $1")
+            .bind(project)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if exists.is_none() {
+            return Err(MetadataError::ProjectUnknown(project.to_string()));
+        }
+    }
     sqlx::query(
         "INSERT INTO repositories (name, project, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
     )
@@ -28,7 +37,7 @@ pub(crate) async fn ensure_repository(conn: &mut AnyConnection, repository: &str
 
 impl WriteTx {
     pub async fn ensure_repository(&mut self, repository: &str) -> Result<()> {
-        ensure_repository(&mut self.tx, repository).await
+        ensure_repository(&mut self.tx, repository, true).await
     }
 }
 
@@ -48,4 +57,37 @@ impl Metadata {
         let query = sqlx::query(&sql).bind(last.unwrap_or("")).bind(limit);
         self.fetch_names(query).await
     }
+
+    /// One page of the repositories in the given projects, or in every project when `projects`
+    /// is `None`: the catalog as a caller who may pull only from some projects sees it.
+    pub async fn catalog_in(
+        &self,
+        projects: Option<&[String]>,
+        last: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<String>> {
+        let Some(projects) = projects else {
+            return self.catalog(last, limit).await;
+        };
+        if projects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = placeholders(3, projects.len());
+        let sql = self.joined_names(&format!(
+            "SELECT name FROM repositories WHERE name > $1 AND project IN ({list}) ORDER BY name LIMIT $2"
+        ));
+        let mut query = sqlx::query(&sql).bind(last.unwrap_or("")).bind(limit);
+        for p in projects {
+            query = query.bind(p.as_str());
+        }
+        self.fetch_names(query).await
+    }
+}
+
+/// `$first, $first+1, …` for `count` values, for `IN (…)` lists.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -1,0 +1,98 @@
+//! Slowing down repeated failed logins from one client. Per replica and in memory: a guesser
+//! spread over replicas is still slowed on each.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Failures within this window count together.
+const WINDOW: Duration = Duration::from_secs(300);
+/// Failures answered at once; each one past this doubles the delay.
+const FREE_FAILURES: u32 = 5;
+const MAX_DELAY: Duration = Duration::from_secs(4);
+/// Failures after which the client is refused until its window ends.
+const LOCKOUT_FAILURES: u32 = 50;
+const MAX_CLIENTS: usize = 100_000;
+
+#[derive(Default)]
+pub struct LoginThrottle {
+    clients: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+}
+
+/// What to do with a login attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Go,
+    /// Too many failures: refuse without checking, for this long.
+    Refuse(Duration),
+}
+
+impl LoginThrottle {
+    /// Whether a client may try now.
+    pub fn check(&self, client: IpAddr) -> Verdict {
+        let Ok(clients) = self.clients.lock() else {
+            return Verdict::Go;
+        };
+        match clients.get(&client) {
+            Some((n, since)) if *n >= LOCKOUT_FAILURES && since.elapsed() < WINDOW => {
+                Verdict::Refuse(WINDOW.saturating_sub(since.elapsed()))
+            }
+            _ => Verdict::Go,
+        }
+    }
+
+    /// Records a failure; answers how long to wait before answering it.
+    pub fn failed(&self, client: IpAddr) -> Duration {
+        let Ok(mut clients) = self.clients.lock() else {
+            return Duration::ZERO;
+        };
+        if clients.len() >= MAX_CLIENTS {
+            clients.retain(|_, (_, since)| since.elapsed() < WINDOW);
+        }
+        let entry = clients.entry(client).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+        delay_after(entry.0)
+    }
+
+    /// A success forgets the client's failures.
+    pub fn succeeded(&self, client: IpAddr) {
+        if let Ok(mut clients) = self.clients.lock() {
+            clients.remove(&client);
+        }
+    }
+}
+
+fn delay_after(failures: u32) -> Duration {
+    if failures <= FREE_FAILURES {
+        return Duration::ZERO;
+    }
+    let exp = (failures - FREE_FAILURES - 1).min(10);
+    (Duration::from_millis(100) * 2u32.pow(exp)).min(MAX_DELAY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_then_lock_out() {
+        let t = LoginThrottle::default();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        for _ in 0..FREE_FAILURES {
+            assert_eq!(t.failed(ip), Duration::ZERO);
+        }
+        assert_eq!(t.failed(ip), Duration::from_millis(100));
+        assert_eq!(t.failed(ip), Duration::from_millis(200));
+        for _ in 0..LOCKOUT_FAILURES {
+            t.failed(ip);
+        }
+        assert!(matches!(t.check(ip), Verdict::Refuse(_)));
+        assert_eq!(t.check("10.0.0.2".parse().unwrap()), Verdict::Go);
+        t.succeeded(ip);
+        assert_eq!(t.check(ip), Verdict::Go);
+    }
+}
