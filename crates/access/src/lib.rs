@@ -93,14 +93,6 @@ struct Inner {
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$8b2ZJ0wGmRpmJ7d3nA0Bxmq9c1xYQ3mPjv7m0H1b3Ws";
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_dummy_hash_parses_so_unknown_users_cost_a_real_check() {
-        assert!(argon2::password_hash::PasswordHash::new(super::DUMMY_HASH).is_ok());
-        assert!(!super::secrets::verify_password("x", super::DUMMY_HASH));
-    }
-}
 
 impl Access {
     /// Access control over `meta`; registry tokens are signed under a key derived from
@@ -440,5 +432,14 @@ pub fn owner(row: &ApiTokenRow) -> Principal {
         },
         (_, _, Some(user)) => Principal::User(user.clone()),
         _ => Principal::Anonymous,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_dummy_hash_parses_so_unknown_users_cost_a_real_check() {
+        assert!(argon2::password_hash::PasswordHash::new(super::DUMMY_HASH).is_ok());
+        assert!(!super::secrets::verify_password("x", super::DUMMY_HASH));
     }
 }

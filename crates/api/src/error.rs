@@ -85,7 +85,7 @@ impl From<RegistryError> for ApiError {
             E::ManifestInvalid(_) => (S::BAD_REQUEST, ErrorCode::ManifestInvalid),
             E::ManifestTooLarge { .. } => (S::PAYLOAD_TOO_LARGE, ErrorCode::ManifestInvalid),
             E::ManifestUnknown => (S::NOT_FOUND, ErrorCode::ManifestUnknown),
-            E::NameUnknown => (S::NOT_FOUND, ErrorCode::NameUnknown),
+            E::NameUnknown | E::ProjectUnknown(_) => (S::NOT_FOUND, ErrorCode::NameUnknown),
             E::NameInvalid(_) => (S::BAD_REQUEST, ErrorCode::NameInvalid),
             E::SizeInvalid(_) => (S::BAD_REQUEST, ErrorCode::SizeInvalid),
             E::ChunkOutOfOrder { offset } => {

@@ -3,15 +3,16 @@
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
+use berth_access::Access;
 use berth_core::Registry;
 use berth_metadata::Metadata;
 use berth_storage::BlobStore;
 use rand::RngCore;
 
-use crate::config::{Config, Storage};
+use crate::config::{AuthMode, Config, Storage};
 
-/// Opens storage and metadata as configured and builds the registry.
-pub async fn build_registry(config: &Config) -> anyhow::Result<Registry> {
+/// Opens storage and metadata as configured and builds the registry and its access control.
+pub async fn build_registry(config: &Config) -> anyhow::Result<(Registry, Access)> {
     let store = match &config.storage {
         Storage::Filesystem(root) => BlobStore::filesystem(root)
             .with_context(|| format!("storage.filesystem.rootDirectory {}", root.display()))?,
@@ -21,9 +22,12 @@ pub async fn build_registry(config: &Config) -> anyhow::Result<Registry> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating dataDir {}", config.data_dir.display()))?;
     }
-    let meta = Metadata::connect(&config.database_url)
+    let mut meta = Metadata::connect(&config.database_url)
         .await
         .with_context(|| format!("database.url {}", redact(&config.database_url)))?;
+    let auth_on = config.auth == AuthMode::Token;
+    // With access control, projects are made through the API, never by a push.
+    meta.set_creates_projects(!auth_on);
     let secret = match &config.http_secret {
         Some(s) => s.clone(),
         None => {
@@ -34,9 +38,43 @@ pub async fn build_registry(config: &Config) -> anyhow::Result<Registry> {
                 .context("storing the generated httpSecret")?
         }
     };
+    let access = Access::new(meta.clone(), secret.as_bytes(), auth_on);
     let registry = Registry::new(store, meta, secret.as_bytes());
     registry.set_read_only(config.read_only);
-    Ok(registry)
+    Ok((registry, access))
+}
+
+/// The first start with access control creates the administrator; a generated password is
+/// shown this once.
+async fn bootstrap(access: &Access) -> anyhow::Result<()> {
+    if !access.enabled() {
+        tracing::warn!(
+            "access control is OFF (auth: none): anyone who can reach this server may pull, push and delete"
+        );
+        return Ok(());
+    }
+    let from_env = std::env::var("BERTH_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    match access
+        .bootstrap(from_env.as_deref())
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the administrator: {e}"))?
+    {
+        Some(generated) => {
+            tracing::info!("created the administrator \"admin\" with a generated password (printed once on stderr)");
+            eprintln!(
+                "\n  Berth created the administrator \"admin\".\n  Its password, shown only this once: {generated}\n  Log in with: berth login <url> -u admin -p '{generated}'\n"
+            );
+        }
+        None if from_env.is_some() => {
+            tracing::info!(
+                "administrator exists; BERTH_ADMIN_PASSWORD is used only at the first start"
+            )
+        }
+        None => {}
+    }
+    Ok(())
 }
 
 /// Hides a password in a database URL for logs.
@@ -58,7 +96,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Every connection and every blob being read holds a file descriptor; the usual soft limit of
     // 1024 would refuse connections long before the machine runs out of anything.
     let open_files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
-    let registry = build_registry(&config).await?;
+    let (registry, access) = build_registry(&config).await?;
+    bootstrap(&access).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listen {}", config.listen))?
@@ -73,12 +112,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         database = registry.metadata().backend(),
         database_url = %redact(&config.database_url),
         read_only = config.read_only,
+        access_control = access.enabled(),
         open_files,
         "berth started"
     );
     let app = berth_api::router(berth_api::AppState {
         registry: registry.clone(),
+        access,
+        scheme: "http",
+        listen_host: config.listen.to_string(),
     });
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -38,6 +38,18 @@ pub enum RegistryError {
     ReadOnly,
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// A push into a project that does not exist, where pushes do not create projects.
+    #[error("project {0} does not exist: create it first (berth new-project {0})")]
+    ProjectUnknown(String),
     #[error(transparent)]
-    Metadata(#[from] MetadataError),
+    Metadata(MetadataError),
+}
+
+impl From<MetadataError> for RegistryError {
+    fn from(e: MetadataError) -> RegistryError {
+        match e {
+            MetadataError::ProjectUnknown(p) => RegistryError::ProjectUnknown(p),
+            other => RegistryError::Metadata(other),
+        }
+    }
 }

@@ -44,16 +44,18 @@ impl Registry {
         Ok(tags)
     }
 
-    /// A page of repository names after `last`.
+    /// A page of repository names after `last`, only from `projects` when given (what the
+    /// caller may pull from).
     pub async fn catalog(
         &self,
+        projects: Option<&[String]>,
         last: Option<&str>,
         limit: i64,
     ) -> Result<Vec<String>, RegistryError> {
         Ok(self
             .inner
             .meta
-            .catalog(last, limit.clamp(0, MAX_PAGE))
+            .catalog_in(projects, last, limit.clamp(0, MAX_PAGE))
             .await?)
     }
 

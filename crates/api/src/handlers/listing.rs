@@ -9,6 +9,8 @@ use serde_json::json;
 
 use super::{first, free_text, query_params, ApiResult};
 use crate::error::ApiError;
+use crate::AppState;
+use berth_access::{Caller, Verb};
 
 /// The page size when the client gives no `n`.
 const DEFAULT_PAGE: i64 = 100_000;
@@ -64,10 +66,19 @@ pub async fn tags(registry: &Registry, repo: &RepoName, request: Request) -> Api
     Ok(listed(json!({ "name": repo.as_str(), "tags": tags }), link))
 }
 
-pub async fn catalog(registry: &Registry, request: Request) -> ApiResult {
+/// The catalog lists only repositories the caller may pull from.
+pub async fn catalog(app: &AppState, caller: &Caller, request: Request) -> ApiResult {
     let p = page(&request)?;
     let limit = p.n.unwrap_or(DEFAULT_PAGE);
-    let repos = registry.catalog(p.last.as_deref(), limit).await?;
+    let projects = app
+        .access
+        .projects_allowing(&caller.principal, Verb::Pull)
+        .await
+        .map_err(|e| ApiError::from(berth_core::RegistryError::Metadata(e)))?;
+    let repos = app
+        .registry
+        .catalog(projects.as_deref(), p.last.as_deref(), limit)
+        .await?;
     let link = next_link("/v2/_catalog", limit, &repos);
     Ok(listed(json!({ "repositories": repos }), link))
 }

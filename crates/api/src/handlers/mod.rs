@@ -1,10 +1,12 @@
 //! Request handlers, one module per area of the API. [`v2`] dispatches every `/v2/…` request
 //! by its typed endpoint and method.
 
+pub mod access;
 mod blobs;
 pub mod health;
 mod listing;
 mod manifests;
+pub mod token;
 pub mod uploads;
 
 use axum::extract::{Request, State};
@@ -20,8 +22,12 @@ pub type ApiResult = Result<Response, ApiError>;
 
 /// Every query parameter, keeping repeated ones (`?tag=a&tag=b`).
 pub(crate) fn query_params(request: &Request) -> HashMap<String, Vec<String>> {
+    query_params_of(request.uri())
+}
+
+pub(crate) fn query_params_of(uri: &axum::http::Uri) -> HashMap<String, Vec<String>> {
     let mut params: HashMap<String, Vec<String>> = HashMap::new();
-    if let Some(q) = request.uri().query() {
+    if let Some(q) = uri.query() {
         for (k, v) in form_urlencoded::parse(q.as_bytes()) {
             params
                 .entry(k.into_owned())
@@ -65,11 +71,26 @@ pub async fn v2(State(app): State<AppState>, request: Request) -> Response {
     let method = request.method().clone();
     let allowed = endpoint.allowed_methods();
     let registry = &app.registry;
+    let ip = crate::auth::client_ip(&request);
+    let caller = match crate::auth::authenticate(&app, request.headers(), ip).await {
+        Ok(c) => c,
+        Err(e) => {
+            let challenge = crate::auth::Challenge::for_request(&app, request.headers(), None);
+            return e.registry_error(&challenge).into_response();
+        }
+    };
+    if allowed.split(", ").any(|m| m == method.as_str()) {
+        if let Err(e) =
+            access::authorize(&app, &caller, &endpoint, &method, request.headers()).await
+        {
+            return e.into_response();
+        }
+    }
     let result = match (endpoint, method) {
         (Endpoint::Base, Method::GET | Method::HEAD) => {
             Ok(axum::Json(serde_json::json!({})).into_response())
         }
-        (Endpoint::Catalog, Method::GET) => listing::catalog(registry, request).await,
+        (Endpoint::Catalog, Method::GET) => listing::catalog(&app, &caller, request).await,
         (Endpoint::Tags(repo), Method::GET) => listing::tags(registry, &repo, request).await,
         (Endpoint::Referrers(repo, digest), Method::GET) => {
             listing::referrers(registry, &repo, &digest, request).await
@@ -81,7 +102,10 @@ pub async fn v2(State(app): State<AppState>, request: Request) -> Response {
             manifests::get(registry, &repo, &reference, true).await
         }
         (Endpoint::Manifest(repo, reference), Method::PUT) => {
-            manifests::put(registry, &repo, reference, request).await
+            match access::check_project_exists(&app, &repo).await {
+                Ok(()) => manifests::put(registry, &repo, reference, request).await,
+                Err(e) => Err(e),
+            }
         }
         (Endpoint::Manifest(repo, reference), Method::DELETE) => {
             manifests::delete(registry, &repo, &reference).await
@@ -96,7 +120,10 @@ pub async fn v2(State(app): State<AppState>, request: Request) -> Response {
             blobs::delete(registry, &repo, &digest).await
         }
         (Endpoint::StartUpload(repo), Method::POST) => {
-            uploads::start(registry, &repo, request).await
+            match access::check_project_exists(&app, &repo).await {
+                Ok(()) => uploads::start(&app, &caller, &repo, request).await,
+                Err(e) => Err(e),
+            }
         }
         (Endpoint::Upload(repo, r), Method::GET) => uploads::status(registry, &repo, &r).await,
         (Endpoint::Upload(repo, r), Method::PATCH) => {

@@ -8,6 +8,8 @@ use berth_oci::{Digest, ErrorCode, RepoName};
 
 use super::{first, header_str, query_params, ApiResult};
 use crate::error::ApiError;
+use crate::AppState;
+use berth_access::Caller;
 
 /// The `Range` header value for an upload holding `offset` bytes.
 pub fn range_value(offset: u64) -> String {
@@ -94,13 +96,23 @@ fn content_range(request: &Request) -> Result<Option<(u64, u64)>, ApiError> {
     Ok(Some((start, end)))
 }
 
-pub async fn start(registry: &Registry, repo: &RepoName, request: Request) -> ApiResult {
+pub async fn start(
+    app: &AppState,
+    caller: &Caller,
+    repo: &RepoName,
+    request: Request,
+) -> ApiResult {
+    let registry = &app.registry;
     let params = query_params(&request);
     if let Some(mount) = first(&params, "mount") {
         let digest = parse_digest(mount)?;
         if let Some(from) = first(&params, "from").and_then(|f| f.parse::<RepoName>().ok()) {
-            if let Some(d) = registry.mount_blob(repo, &from, &digest).await? {
-                return Ok(created(repo, &d));
+            // Mounting needs pull rights on the source; without them the client gets an
+            // ordinary upload session and never learns whether the blob is there.
+            if super::access::may_mount_from(app, caller, &from).await? {
+                if let Some(d) = registry.mount_blob(repo, &from, &digest).await? {
+                    return Ok(created(repo, &d));
+                }
             }
         }
         // Not mountable: fall back to an ordinary upload session, as the spec says.

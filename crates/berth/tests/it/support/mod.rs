@@ -43,7 +43,13 @@ pub struct TestServer {
     child: Option<Child>,
     log_path: PathBuf,
     extra_args: Vec<String>,
+    /// With access control on, the bootstrapped administrator's password; `None` for the open
+    /// registry (`--auth none`) most registry API tests use.
+    pub admin_password: Option<String>,
 }
+
+/// The administrator password secured test servers bootstrap with.
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -91,8 +97,19 @@ impl TestServer {
         TestServer::start_with(Db::Sqlite, &[])
     }
 
-    /// Starts a server on the given metadata backend, with extra `berth serve` arguments.
+    /// Starts an open registry (`--auth none`) on the given metadata backend, with extra
+    /// `berth serve` arguments.
     pub fn start_with(db: Db, extra_args: &[&str]) -> TestServer {
+        TestServer::start_inner(db, extra_args, None)
+    }
+
+    /// Starts a server with access control on (the default of `berth serve`); its administrator
+    /// is `admin` with [`ADMIN_PASSWORD`].
+    pub fn start_secure(db: Db) -> TestServer {
+        TestServer::start_inner(db, &[], Some(ADMIN_PASSWORD.to_string()))
+    }
+
+    fn start_inner(db: Db, extra_args: &[&str], admin_password: Option<String>) -> TestServer {
         let data_dir = tempfile::tempdir().expect("tempdir");
         let database_url = match db {
             Db::Sqlite => format!("sqlite://{}/berth.db", data_dir.path().display()),
@@ -107,6 +124,7 @@ impl TestServer {
             database_url,
             child: None,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            admin_password,
         };
         server.launch();
         server
@@ -122,14 +140,21 @@ impl TestServer {
                 .append(true)
                 .open(&self.log_path)
                 .expect("log file");
-            let child = Command::new(env!("CARGO_BIN_EXE_berth"))
+            let mut command = Command::new(env!("CARGO_BIN_EXE_berth"));
+            command
                 .arg("serve")
                 .args(["--listen", &self.addr])
                 .arg("--data-dir")
                 .arg(self.data_dir.path().join("data"))
                 .args(["--database-url", &self.database_url])
                 .args(&self.extra_args)
-                .env("RUST_LOG", "info")
+                .env_remove("BERTH_AUTH")
+                .env("RUST_LOG", "info");
+            match &self.admin_password {
+                Some(p) => command.env("BERTH_ADMIN_PASSWORD", p),
+                None => command.args(["--auth", "none"]),
+            };
+            let child = command
                 .stdout(Stdio::from(log.try_clone().expect("log")))
                 .stderr(Stdio::from(log))
                 .spawn()
