@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod access;
 pub mod baseline;
 pub mod layout;
 pub mod registry;

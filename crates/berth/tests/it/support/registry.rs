@@ -90,6 +90,22 @@ impl Registry {
         }
     }
 
+    /// A client that sends `authorization` (for example `Bearer <token>`) with every request.
+    pub fn authorized(base: &str, authorization: &str) -> Registry {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            authorization.parse().expect("authorization header"),
+        );
+        Registry {
+            base: base.to_string(),
+            http: Client::builder()
+                .default_headers(headers)
+                .build()
+                .expect("client"),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         if path.starts_with("http") {
             path.to_string()
