@@ -68,6 +68,15 @@ impl Caller {
     }
 }
 
+/// What the first-start bootstrap did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// Users existed already: nothing was done.
+    Existing,
+    /// The administrator was created; `generated` is its password when none was given.
+    Created { generated: Option<String> },
+}
+
 /// A registry token as `/openshift/token` answers it.
 #[derive(Debug, Clone)]
 pub struct IssuedToken {
@@ -92,7 +101,6 @@ struct Inner {
 /// that a wrong user name takes as long as a wrong password.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$8b2ZJ0wGmRpmJ7d3nA0Bxmq9c1xYQ3mPjv7m0H1b3Ws";
-
 
 impl Access {
     /// Access control over `meta`; registry tokens are signed under a key derived from
@@ -393,13 +401,10 @@ impl Access {
     /// `admin_password` or a generated one, makes it `cluster-admin`, and lets every user
     /// create projects (`self-provisioner` to `system:authenticated:oauth`). Answers the
     /// generated password, to be shown once. Replicas racing here create one administrator.
-    pub async fn bootstrap(
-        &self,
-        admin_password: Option<&str>,
-    ) -> Result<Option<String>, AuthError> {
+    pub async fn bootstrap(&self, admin_password: Option<&str>) -> Result<Bootstrap, AuthError> {
         let meta = &self.inner.meta;
         if meta.has_users().await? {
-            return Ok(None);
+            return Ok(Bootstrap::Existing);
         }
         let generated = admin_password.is_none().then(secrets::new_password);
         let password = admin_password
@@ -412,14 +417,14 @@ impl Access {
             .map_err(AuthError::Invalid)?;
         match meta.create_user("admin", Some(&hash)).await {
             Ok(_) => {}
-            Err(MetadataError::AlreadyExists(_)) => return Ok(None),
+            Err(MetadataError::AlreadyExists(_)) => return Ok(Bootstrap::Existing),
             Err(e) => return Err(e.into()),
         }
         meta.ensure_cluster_binding("cluster-admin", "User", "admin")
             .await?;
         meta.ensure_cluster_binding("self-provisioner", "Group", "system:authenticated:oauth")
             .await?;
-        Ok(generated)
+        Ok(Bootstrap::Created { generated })
     }
 }
 

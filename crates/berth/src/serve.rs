@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
-use berth_access::Access;
+use berth_access::{Access, Bootstrap};
 use berth_core::Registry;
 use berth_metadata::Metadata;
 use berth_storage::BlobStore;
@@ -61,18 +61,25 @@ async fn bootstrap(access: &Access) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("creating the administrator: {e}"))?
     {
-        Some(generated) => {
+        Bootstrap::Created {
+            generated: Some(generated),
+        } => {
             tracing::info!("created the administrator \"admin\" with a generated password (printed once on stderr)");
             eprintln!(
                 "\n  Berth created the administrator \"admin\".\n  Its password, shown only this once: {generated}\n  Log in with: berth login <url> -u admin -p '{generated}'\n"
             );
         }
-        None if from_env.is_some() => {
+        Bootstrap::Created { generated: None } => {
+            tracing::info!(
+                "created the administrator \"admin\" with the password from BERTH_ADMIN_PASSWORD"
+            )
+        }
+        Bootstrap::Existing if from_env.is_some() => {
             tracing::info!(
                 "administrator exists; BERTH_ADMIN_PASSWORD is used only at the first start"
             )
         }
-        None => {}
+        Bootstrap::Existing => {}
     }
     Ok(())
 }

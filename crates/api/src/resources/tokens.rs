@@ -103,9 +103,11 @@ async fn create(ctx: &Ctx, body: Value) -> ResourceResult {
         Some(v) => match v.as_u64() {
             Some(0) => None,
             Some(s) if s <= MAX_TOKEN_SECONDS => Some(s),
-            _ => return Err(Status::invalid(format!(
+            _ => {
+                return Err(Status::invalid(format!(
                 "expiresIn must be a number of seconds between 0 (never) and {MAX_TOKEN_SECONDS}"
-            ))),
+            )))
+            }
         },
     };
     let seconds = seconds

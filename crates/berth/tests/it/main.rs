@@ -1,6 +1,7 @@
 //! Berth's integration and end-to-end tests: one test binary, each test starting its own real
 //! `berth serve` process on a free loopback port with its own data directory and database.
 
+mod access_control;
 mod api_uploads;
 mod api_workflows;
 mod bad_input;

@@ -31,7 +31,9 @@ impl Api {
     /// Logs in with a password: creates an API token with Basic auth.
     pub async fn login(base: &str, user: &str, password: &str) -> Api {
         let r = Client::new()
-            .post(format!("{base}/apis/oauth.openshift.io/v1/oauthaccesstokens"))
+            .post(format!(
+                "{base}/apis/oauth.openshift.io/v1/oauthaccesstokens"
+            ))
             .header("authorization", basic(user, password))
             .json(&json!({}))
             .send()
