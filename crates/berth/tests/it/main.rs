@@ -2,6 +2,7 @@
 //! `berth serve` process on a free loopback port with its own data directory and database.
 
 mod access_control;
+mod access_matrix;
 mod api_uploads;
 mod api_workflows;
 mod bad_input;
