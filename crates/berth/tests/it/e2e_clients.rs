@@ -3,7 +3,9 @@
 
 use crate::support::layout::{closure, files, read_blob, tagged, untar, Files, Layout};
 use crate::support::registry::{sha256, Registry};
-use crate::support::tools::{available, run, run_in, try_run_in};
+use crate::support::tools::{
+    available, private_store, run, run_in, run_owned, try_run_in, with, LowercaseDir,
+};
 use crate::support::{databases, TestServer};
 use serde_json::Value;
 use std::path::Path;
@@ -182,57 +184,6 @@ async fn skopeo_copies_images_and_indexes_both_ways() {
         )
         .expect("json");
         assert_eq!(tags["Tags"], serde_json::json!(["multi"]));
-    }
-}
-
-/// Global options giving podman or buildah a private store for one test.
-fn private_store(dir: &Path) -> Vec<String> {
-    vec![
-        "--root".into(),
-        dir.join("storage").display().to_string(),
-        "--runroot".into(),
-        dir.join("run").display().to_string(),
-        "--storage-driver".into(),
-        "vfs".into(),
-    ]
-}
-
-fn with(base: &[String], args: &[&str]) -> Vec<String> {
-    base.iter()
-        .cloned()
-        .chain(args.iter().map(|s| s.to_string()))
-        .collect()
-}
-
-fn run_owned(tool: &str, args: Vec<String>) -> std::process::Output {
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    run(tool, &refs)
-}
-
-/// A fresh directory whose whole path is lowercase, removed on drop.
-struct LowercaseDir(std::path::PathBuf);
-
-impl LowercaseDir {
-    fn new() -> LowercaseDir {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static N: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "berth-e2e-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        LowercaseDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for LowercaseDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

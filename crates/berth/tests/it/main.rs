@@ -7,5 +7,6 @@ mod api_uploads;
 mod api_workflows;
 mod bad_input;
 mod cli_and_config;
+mod e2e_access;
 mod e2e_clients;
 mod support;

@@ -65,3 +65,54 @@ pub fn try_run_in(tool: &str, args: &[&str], dir: Option<&Path>) -> Output {
         }
     }
 }
+
+/// Global options giving podman or buildah a private store for one test.
+pub fn private_store(dir: &Path) -> Vec<String> {
+    vec![
+        "--root".into(),
+        dir.join("storage").display().to_string(),
+        "--runroot".into(),
+        dir.join("run").display().to_string(),
+        "--storage-driver".into(),
+        "vfs".into(),
+    ]
+}
+
+pub fn with(base: &[String], args: &[&str]) -> Vec<String> {
+    base.iter()
+        .cloned()
+        .chain(args.iter().map(|s| s.to_string()))
+        .collect()
+}
+
+pub fn run_owned(tool: &str, args: Vec<String>) -> std::process::Output {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(tool, &refs)
+}
+
+/// A fresh directory whose whole path is lowercase, removed on drop.
+pub struct LowercaseDir(std::path::PathBuf);
+
+impl LowercaseDir {
+    pub fn new() -> LowercaseDir {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "berth-e2e-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        LowercaseDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for LowercaseDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
