@@ -57,7 +57,9 @@ def start_berth(binary, workdir):
     log = open(os.path.join(workdir, "berth.log"), "w")
     proc = subprocess.Popen(
         [binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data,
-         "--database-url", f"sqlite://{data}/berth.db"],
+         "--database-url", f"sqlite://{data}/berth.db",
+         # Distribution runs without authentication here; so does Berth, to compare like with like.
+         "--auth", "none"],
         stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     wait_ready(base + "/v2/", proc)
