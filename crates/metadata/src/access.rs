@@ -116,6 +116,29 @@ pub(crate) async fn insert_binding(
     Ok(())
 }
 
+/// Bindings name an existing project (or `""`, cluster-wide). The check runs in the binding's
+/// transaction; a project deleted concurrently takes its bindings with it.
+/// The project row is locked `FOR SHARE` (on PostgreSQL) until the binding commits, so a
+/// concurrent delete of the project either happens first (and the binding is refused) or waits
+/// and then removes the binding with the project.
+async fn project_must_exist(w: &mut crate::WriteTx, project: &str) -> Result<()> {
+    if project.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT 1 AS one FROM projects WHERE name = $1{}",
+        w.for_share()
+    );
+    let exists = sqlx::query(&sql)
+        .bind(project)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+    match exists {
+        Some(_) => Ok(()),
+        None => Err(MetadataError::NotFound(format!("project {project}"))),
+    }
+}
+
 impl Metadata {
     // ---- users ----
 
@@ -456,15 +479,7 @@ impl Metadata {
         subjects: &[(String, String)],
     ) -> Result<()> {
         let mut w = self.write().await?;
-        if !project.is_empty() {
-            let exists = sqlx::query("SELECT 1 AS one FROM projects WHERE name = $1")
-                .bind(project)
-                .fetch_optional(&mut *w.tx)
-                .await?;
-            if exists.is_none() {
-                return Err(MetadataError::NotFound(format!("project {project}")));
-            }
-        }
+        project_must_exist(&mut w, project).await?;
         let now = now_millis();
         for (kind, subject) in subjects {
             insert_binding(&mut w.tx, project, role, kind, subject, now).await?;
@@ -480,6 +495,9 @@ impl Metadata {
         subjects: &[(String, String)],
     ) -> Result<()> {
         let mut w = self.write().await?;
+        if !subjects.is_empty() {
+            project_must_exist(&mut w, project).await?;
+        }
         sqlx::query("DELETE FROM role_bindings WHERE project = $1 AND role = $2")
             .bind(project)
             .bind(role)

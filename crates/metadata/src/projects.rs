@@ -116,6 +116,12 @@ impl Metadata {
     /// blobs stay for pruning. False when there was no such project.
     pub async fn delete_project(&self, name: &str) -> Result<bool> {
         let mut w = self.write().await?;
+        // The project row goes first: its lock makes bindings being added to it concurrently
+        // either fail or commit before the bindings below are deleted.
+        let done = sqlx::query("DELETE FROM projects WHERE name = $1")
+            .bind(name)
+            .execute(&mut *w.tx)
+            .await?;
         sqlx::query("DELETE FROM role_bindings WHERE project = $1")
             .bind(name)
             .execute(&mut *w.tx)
@@ -123,10 +129,6 @@ impl Metadata {
         // Project names are DNS labels, so they hold no LIKE wildcards.
         sqlx::query("DELETE FROM role_bindings WHERE subject_kind = 'User' AND subject LIKE $1")
             .bind(format!("system:serviceaccount:{name}:%"))
-            .execute(&mut *w.tx)
-            .await?;
-        let done = sqlx::query("DELETE FROM projects WHERE name = $1")
-            .bind(name)
             .execute(&mut *w.tx)
             .await?;
         w.commit().await?;
