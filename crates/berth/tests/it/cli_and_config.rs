@@ -133,3 +133,62 @@ async fn empty_dir_storage_keeps_blobs_in_memory() {
         "files on disk: {stored:?}"
     );
 }
+
+/// The first start with access control creates `admin` with a generated password, printed
+/// once; the password works; a restart prints nothing of the kind and keeps it working.
+#[tokio::test]
+async fn first_start_bootstraps_an_administrator_once() {
+    let mut server = TestServer::start_secure_generated(Db::Sqlite);
+    let log = server.log();
+    let marker = "Its password, shown only this once: ";
+    let line = log
+        .lines()
+        .find(|l| l.contains(marker))
+        .unwrap_or_else(|| panic!("no generated password in the log:\n{log}"));
+    let password = line.split(marker).nth(1).unwrap().trim().to_string();
+    assert!(
+        password.len() >= 20,
+        "a weak generated password: {password:?}"
+    );
+    let api = crate::support::access::Api::login(&server.base, "admin", &password).await;
+    let me: serde_json::Value = api
+        .get("/apis/user.openshift.io/v1/users/~")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["metadata"]["name"], "admin");
+    // The password is stored only hashed.
+    for entry in std::fs::read_dir(server.data_path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("berth.db")
+        {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes
+                    .windows(password.len())
+                    .any(|w| w == password.as_bytes()),
+                "the password is stored in clear in {path:?}"
+            );
+        }
+    }
+    server.restart();
+    assert_eq!(server.log().matches(marker).count(), 1, "printed again");
+    crate::support::access::Api::login(&server.base, "admin", &password).await;
+    // And a wrong password is refused.
+    let r = reqwest::Client::new()
+        .post(server.url("/apis/oauth.openshift.io/v1/oauthaccesstokens"))
+        .header(
+            "authorization",
+            crate::support::access::basic("admin", "wrong"),
+        )
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}

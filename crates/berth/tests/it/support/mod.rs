@@ -47,6 +47,8 @@ pub struct TestServer {
     /// With access control on, the bootstrapped administrator's password; `None` for the open
     /// registry (`--auth none`) most registry API tests use.
     pub admin_password: Option<String>,
+    /// Access control on (the default of `berth serve`) rather than `--auth none`.
+    pub secure: bool,
 }
 
 /// The administrator password secured test servers bootstrap with.
@@ -101,16 +103,27 @@ impl TestServer {
     /// Starts an open registry (`--auth none`) on the given metadata backend, with extra
     /// `berth serve` arguments.
     pub fn start_with(db: Db, extra_args: &[&str]) -> TestServer {
-        TestServer::start_inner(db, extra_args, None)
+        TestServer::start_inner(db, extra_args, false, None)
     }
 
     /// Starts a server with access control on (the default of `berth serve`); its administrator
     /// is `admin` with [`ADMIN_PASSWORD`].
     pub fn start_secure(db: Db) -> TestServer {
-        TestServer::start_inner(db, &[], Some(ADMIN_PASSWORD.to_string()))
+        TestServer::start_inner(db, &[], true, Some(ADMIN_PASSWORD.to_string()))
     }
 
-    fn start_inner(db: Db, extra_args: &[&str], admin_password: Option<String>) -> TestServer {
+    /// Starts a server with access control on and no `BERTH_ADMIN_PASSWORD`: the first start
+    /// generates the administrator's password and prints it.
+    pub fn start_secure_generated(db: Db) -> TestServer {
+        TestServer::start_inner(db, &[], true, None)
+    }
+
+    fn start_inner(
+        db: Db,
+        extra_args: &[&str],
+        secure: bool,
+        admin_password: Option<String>,
+    ) -> TestServer {
         let data_dir = tempfile::tempdir().expect("tempdir");
         let database_url = match db {
             Db::Sqlite => format!("sqlite://{}/berth.db", data_dir.path().display()),
@@ -126,6 +139,7 @@ impl TestServer {
             child: None,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
             admin_password,
+            secure,
         };
         server.launch();
         server
@@ -151,10 +165,13 @@ impl TestServer {
                 .args(&self.extra_args)
                 .env_remove("BERTH_AUTH")
                 .env("RUST_LOG", "info");
-            match &self.admin_password {
-                Some(p) => command.env("BERTH_ADMIN_PASSWORD", p),
-                None => command.args(["--auth", "none"]),
-            };
+            command.env_remove("BERTH_ADMIN_PASSWORD");
+            if !self.secure {
+                command.args(["--auth", "none"]);
+            }
+            if let Some(p) = &self.admin_password {
+                command.env("BERTH_ADMIN_PASSWORD", p);
+            }
             let child = command
                 .stdout(Stdio::from(log.try_clone().expect("log")))
                 .stderr(Stdio::from(log))
