@@ -59,11 +59,10 @@ pub fn looks_like_api_token(s: &str) -> bool {
     })
 }
 
-/// A short random identifier for a token, shown in listings and used to revoke it.
-pub fn new_token_id() -> String {
-    let mut bytes = [0u8; 8];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
+/// A token's identifier, shown in listings and used to revoke it: the first 16 hex digits of
+/// its stored hash, so whoever holds the secret (`berth logout`) can name it without a lookup.
+pub fn token_id(secret_hash: &str) -> String {
+    secret_hash.chars().take(16).collect()
 }
 
 /// A random password for the bootstrapped administrator.

@@ -26,6 +26,8 @@ pub enum Command {
     CheckConfig(ServeArgs),
     /// Print the version.
     Version,
+    #[command(flatten)]
+    Client(crate::client::ClientCommand),
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,25 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Client(command) => {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("berth: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(berth::client::run(command)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{}", e.message);
+                    ExitCode::from(e.code)
+                }
+            }
+        }
         Command::Serve(args) => {
             let config = match args.resolve() {
                 Ok(c) => c,

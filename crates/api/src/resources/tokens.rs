@@ -114,7 +114,7 @@ async fn create(ctx: &Ctx, body: Value) -> ResourceResult {
         .or((ctx.caller.by_password && &target == ctx.principal()).then_some(LOGIN_TOKEN_SECONDS));
     let expires_at = seconds.map(|s| berth_metadata::now_millis() + (s as i64) * 1000);
     let (secret, hash) = secrets::new_api_token();
-    let id = secrets::new_token_id();
+    let id = secrets::token_id(&hash);
     let (user_name, service_account) = match &target {
         Principal::User(name) => (Some(name.as_str()), None),
         Principal::ServiceAccount { project, name } => {

@@ -1,0 +1,210 @@
+//! The client commands' arguments (clap), kept apart from `serve`'s.
+
+use clap::{Args, Subcommand};
+
+use super::output::Format;
+
+/// Where to connect, overriding what `berth login` stored.
+#[derive(Debug, Clone, Args)]
+pub struct ClientOpts {
+    /// Server URL [default: the one `berth login` stored].
+    #[arg(long, env = "BERTH_SERVER")]
+    pub server: Option<String>,
+    /// API token [default: the one `berth login` stored].
+    #[arg(long, env = "BERTH_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Accept any TLS certificate from the server.
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OutputOpt {
+    /// Output format: table, json, yaml or name.
+    #[arg(short = 'o', long = "output", default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The server, for example http://127.0.0.1:5000.
+    pub url: String,
+    /// User name (not needed with --token).
+    #[arg(short = 'u', long = "username")]
+    pub user: Option<String>,
+    /// Password; without it, and without --token, the password is read from standard input.
+    #[arg(short = 'p', long = "password")]
+    pub password: Option<String>,
+    /// Read the password from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Log in with an existing API token instead of a password.
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Accept any TLS certificate from the server.
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WhoamiArgs {
+    /// Print the token instead of the user name.
+    #[arg(short = 't', long = "show-token")]
+    pub show_token: bool,
+    #[command(flatten)]
+    pub client: ClientOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct NewProjectArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub output: OutputOpt,
+    #[command(flatten)]
+    pub client: ClientOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// projects, users, serviceaccounts (sa), tokens, rolebindings, clusterrolebindings,
+    /// clusterroles.
+    pub resource: String,
+    /// One object by name.
+    pub name: Option<String>,
+    /// Project.
+    #[arg(short = 'n', long = "namespace")]
+    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub output: OutputOpt,
+    #[command(flatten)]
+    pub client: ClientOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// project, user, serviceaccount (sa), token, rolebinding, clusterrolebinding.
+    pub resource: String,
+    pub name: String,
+    /// Project (for service accounts and role bindings).
+    #[arg(short = 'n', long = "namespace")]
+    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub client: ClientOpts,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CreateCommand {
+    /// Create a user (cluster-admin).
+    User {
+        name: String,
+        /// The user's password; without one it logs in with tokens only.
+        #[arg(long)]
+        password: Option<String>,
+        #[command(flatten)]
+        output: OutputOpt,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Create a service account in a project.
+    #[command(visible_alias = "sa")]
+    Serviceaccount {
+        name: String,
+        #[arg(short = 'n', long = "namespace", required = true)]
+        namespace: String,
+        #[command(flatten)]
+        output: OutputOpt,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Create an API token for a user, or for serviceaccount/NAME with -n; prints the token.
+    Token {
+        /// USER, or serviceaccount/NAME (with -n PROJECT) [default: yourself].
+        target: Option<String>,
+        #[arg(short = 'n', long = "namespace")]
+        namespace: Option<String>,
+        /// Lifetime, for example 24h or 30d [default: does not expire].
+        #[arg(long)]
+        duration: Option<humantime::Duration>,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RoleArgs {
+    pub role: String,
+    /// The user (or system:serviceaccount:PROJECT:NAME) or group.
+    pub subject: String,
+    #[arg(short = 'n', long = "namespace", required = true)]
+    pub namespace: String,
+    #[command(flatten)]
+    pub client: ClientOpts,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Bind a role in a project to a user.
+    AddRoleToUser(RoleArgs),
+    /// Bind a role in a project to a group.
+    AddRoleToGroup(RoleArgs),
+    /// Remove a user from a role's binding in a project.
+    RemoveRoleFromUser(RoleArgs),
+    /// Remove a group from a role's binding in a project.
+    RemoveRoleFromGroup(RoleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterRoleArgs {
+    pub role: String,
+    /// The user (or system:serviceaccount:PROJECT:NAME) or group.
+    pub subject: String,
+    #[command(flatten)]
+    pub client: ClientOpts,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdmPolicyCommand {
+    /// Bind a role cluster-wide to a user.
+    AddClusterRoleToUser(ClusterRoleArgs),
+    /// Bind a role cluster-wide to a group.
+    AddClusterRoleToGroup(ClusterRoleArgs),
+    /// Remove a user from a cluster-wide binding.
+    RemoveClusterRoleFromUser(ClusterRoleArgs),
+    /// Remove a group from a cluster-wide binding.
+    RemoveClusterRoleFromGroup(ClusterRoleArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdmCommand {
+    /// Cluster-wide role bindings.
+    #[command(subcommand)]
+    Policy(AdmPolicyCommand),
+}
+
+/// Every client command; `berth`'s command line flattens these beside `serve`.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Log in to a Berth server; the server and an API token are kept in
+    /// $XDG_CONFIG_HOME/berth/config.yaml (mode 0600).
+    Login(LoginArgs),
+    /// Revoke the stored token and forget it.
+    Logout(ClientOpts),
+    /// Print who you are logged in as (-t: the token, for podman login -p).
+    Whoami(WhoamiArgs),
+    /// Create a project; you become its admin.
+    NewProject(NewProjectArgs),
+    /// List or show objects: projects, users, serviceaccounts, tokens, rolebindings,
+    /// clusterrolebindings, clusterroles.
+    Get(GetArgs),
+    /// Delete an object: project, user, serviceaccount, token, rolebinding, clusterrolebinding.
+    Delete(DeleteArgs),
+    /// Create a user, a service account or an API token.
+    #[command(subcommand)]
+    Create(CreateCommand),
+    /// Manage role bindings in a project.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Administration: cluster-wide role bindings.
+    #[command(subcommand)]
+    Adm(AdmCommand),
+}
