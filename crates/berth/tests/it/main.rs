@@ -7,6 +7,7 @@ mod api_uploads;
 mod api_workflows;
 mod bad_input;
 mod cli_and_config;
+mod cli_client;
 mod e2e_access;
 mod e2e_clients;
 mod support;
