@@ -133,52 +133,55 @@ impl Access {
         secret: &str,
         client: IpAddr,
     ) -> Result<Caller, AuthError> {
-        self.throttled(client, async {
-            if secrets::looks_like_api_token(secret) {
-                return self.api_token_caller(secret).await;
-            }
-            if secret.contains(':') && secrets::looks_like_api_token(secret.rsplit(':').next().unwrap_or("")) {
+        if secrets::looks_like_api_token(secret) {
+            return self.api_token_caller(secret).await;
+        }
+        if let Some((rest_of_name, token)) = secret.rsplit_once(':') {
+            if secrets::looks_like_api_token(token) {
                 return Err(AuthError::Invalid(format!(
                     "login failed: the user name {:?} contains ':', which user names may not",
-                    format!("{user}:{}", secret.rsplit_once(':').map(|(u, _)| u).unwrap_or(""))
+                    format!("{user}:{rest_of_name}")
                 )));
             }
-            if let Err(why) = check_user_name(user) {
-                return Err(AuthError::Invalid(format!("login failed: {why}")));
+        }
+        if let Err(why) = check_user_name(user) {
+            return Err(AuthError::Invalid(format!("login failed: {why}")));
+        }
+        // Only password checks are throttled: they are what a guesser can hope to win, while
+        // API and registry tokens are too long to guess (and throttling them would let one
+        // client behind a shared address lock out every other).
+        self.throttled(client, self.password_login(user, secret))
+            .await
+    }
+
+    async fn password_login(&self, user: &str, secret: &str) -> Result<Caller, AuthError> {
+        let row = self.inner.meta.user(user).await?;
+        let stored = row
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| DUMMY_HASH.to_string());
+        let password = secret.to_string();
+        let ok = tokio::task::spawn_blocking(move || secrets::verify_password(&password, &stored))
+            .await
+            .unwrap_or(false);
+        match row {
+            Some(u) if ok && u.password_hash.is_some() => {
+                let mut caller = Caller::of(Principal::User(u.name));
+                caller.by_password = true;
+                Ok(caller)
             }
-            let row = self.inner.meta.user(user).await?;
-            let stored = row
-                .as_ref()
-                .and_then(|u| u.password_hash.clone())
-                .unwrap_or_else(|| DUMMY_HASH.to_string());
-            let password = secret.to_string();
-            let ok = tokio::task::spawn_blocking(move || secrets::verify_password(&password, &stored))
-                .await
-                .unwrap_or(false);
-            match row {
-                Some(u) if ok && u.password_hash.is_some() => {
-                    let mut caller = Caller::of(Principal::User(u.name));
-                    caller.by_password = true;
-                    Ok(caller)
-                }
-                _ if secret.contains(':') => Err(AuthError::Invalid(
-                    "login failed: wrong user name, password or token (note: a user name may not contain ':')".into(),
-                )),
-                _ => Err(AuthError::Invalid(
-                    "login failed: wrong user name, password or token".into(),
-                )),
-            }
-        })
-        .await
+            _ if secret.contains(':') => Err(AuthError::Invalid(
+                "login failed: wrong user name, password or token (note: a user name may not contain ':')".into(),
+            )),
+            _ => Err(AuthError::Invalid(
+                "login failed: wrong user name, password or token".into(),
+            )),
+        }
     }
 
     /// Bearer auth: an API token, or a registry token from `/openshift/token`.
-    pub async fn authenticate_bearer(
-        &self,
-        token: &str,
-        client: IpAddr,
-    ) -> Result<Caller, AuthError> {
-        self.throttled(client, async {
+    pub async fn authenticate_bearer(&self, token: &str) -> Result<Caller, AuthError> {
+        {
             if secrets::looks_like_api_token(token) {
                 return self.api_token_caller(token).await;
             }
@@ -217,8 +220,7 @@ impl Access {
                 token_id: claims.tid,
                 by_password: false,
             })
-        })
-        .await
+        }
     }
 
     async fn api_token_caller(&self, secret: &str) -> Result<Caller, AuthError> {

@@ -1,4 +1,6 @@
-//! Slowing down repeated failed logins from one client. Per replica and in memory: a guesser
+//! Slowing down repeated failed password logins from one client: five are free, then each
+//! waits twice as long as the one before (up to 1.6 s), and after twelve in five minutes the
+//! client's password logins are refused until the five minutes are over. Per replica and in memory: a guesser
 //! spread over replicas is still slowed on each.
 
 use std::collections::HashMap;
@@ -10,9 +12,9 @@ use std::time::{Duration, Instant};
 const WINDOW: Duration = Duration::from_secs(300);
 /// Failures answered at once; each one past this doubles the delay.
 const FREE_FAILURES: u32 = 5;
-const MAX_DELAY: Duration = Duration::from_secs(4);
+const MAX_DELAY: Duration = Duration::from_millis(1600);
 /// Failures after which the client is refused until its window ends.
-const LOCKOUT_FAILURES: u32 = 50;
+const LOCKOUT_FAILURES: u32 = 12;
 const MAX_CLIENTS: usize = 100_000;
 
 #[derive(Default)]

@@ -28,9 +28,15 @@ pub enum Credentials {
 pub struct Malformed(pub String);
 
 pub fn credentials(headers: &HeaderMap) -> Result<Credentials, Malformed> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
+    let mut all = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = all.next() else {
         return Ok(Credentials::None);
     };
+    if all.next().is_some() {
+        return Err(Malformed(
+            "more than one Authorization header: send one".into(),
+        ));
+    }
     if value.len() > MAX_AUTHORIZATION {
         return Err(Malformed("the Authorization header is too long".into()));
     }
@@ -97,7 +103,7 @@ pub async fn authenticate(
             .map_err(AuthFailure::Auth),
         Credentials::Bearer(token) => app
             .access
-            .authenticate_bearer(&token, ip)
+            .authenticate_bearer(&token)
             .await
             .map_err(AuthFailure::Auth),
     }

@@ -1,6 +1,7 @@
 //! Berth's integration and end-to-end tests: one test binary, each test starting its own real
 //! `berth serve` process on a free loopback port with its own data directory and database.
 
+mod access_bad_input;
 mod access_control;
 mod access_matrix;
 mod api_uploads;

@@ -112,6 +112,11 @@ impl TestServer {
         TestServer::start_inner(db, &[], true, Some(ADMIN_PASSWORD.to_string()))
     }
 
+    /// Like [`TestServer::start_secure`], with extra `berth serve` arguments.
+    pub fn start_secure_with(db: Db, extra_args: &[&str]) -> TestServer {
+        TestServer::start_inner(db, extra_args, true, Some(ADMIN_PASSWORD.to_string()))
+    }
+
     /// Starts a server with access control on and no `BERTH_ADMIN_PASSWORD`: the first start
     /// generates the administrator's password and prints it.
     pub fn start_secure_generated(db: Db) -> TestServer {
