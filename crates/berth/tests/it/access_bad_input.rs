@@ -293,6 +293,35 @@ async fn forged_unsigned_expired_and_tampered_registry_tokens_are_refused() {
             assert_eq!(body["errors"][0]["code"], "UNAUTHORIZED", "{name}");
         }
     }
+    // A genuine token used beyond its scope asks for a new one (401 insufficient_scope).
+    let scoped = registry_client(
+        &server.base,
+        Some(&admin.token),
+        &["repository:team/app:pull"],
+    )
+    .await;
+    for (method, path) in [
+        ("GET", "/v2/team/other/tags/list"),
+        ("POST", "/v2/team/app/blobs/uploads/"),
+    ] {
+        let r = scoped
+            .http
+            .request(method.parse().unwrap(), scoped.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+        let challenge = r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            challenge.contains("error=\"insufficient_scope\""),
+            "{challenge}"
+        );
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["errors"][0]["code"], "UNAUTHORIZED");
+    }
     // The genuine token itself grants the nobody user nothing, and is refused on /apis.
     let payload: Value = serde_json::from_slice(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD

@@ -192,3 +192,24 @@ async fn first_start_bootstraps_an_administrator_once() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// `--auth none` runs an open registry and says so at start; the default is access control.
+#[tokio::test]
+async fn auth_none_warns_and_the_default_asks_for_a_login() {
+    let open = TestServer::start_with(Db::Sqlite, &[]);
+    assert!(
+        open.log().contains("access control is OFF"),
+        "no warning:\n{}",
+        open.log()
+    );
+    assert_eq!(
+        Registry::new(&open.base).get("/v2/").await.status(),
+        StatusCode::OK
+    );
+    let secure = TestServer::start_secure(Db::Sqlite);
+    assert!(!secure.log().contains("access control is OFF"));
+    assert_eq!(
+        Registry::new(&secure.base).get("/v2/").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
