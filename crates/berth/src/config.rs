@@ -7,6 +7,7 @@
 //! `none` for an open development registry). Unknown keys are refused, so a typo
 //! stops start-up with a message naming the key.
 
+use berth_storage::{AzureSettings, GcsSettings, S3Settings};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,8 @@ pub struct FileConfig {
     pub management_state: Option<String>,
     pub log: Option<LogSection>,
     pub auth: Option<String>,
+    /// How many replicas share this configuration (the configuration resource's `replicas`).
+    pub replicas: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,9 +67,42 @@ pub struct LogSection {
 pub struct StorageSection {
     pub filesystem: Option<FilesystemSection>,
     pub empty_dir: Option<serde_json::Value>,
-    pub s3: Option<serde_json::Value>,
-    pub gcs: Option<serde_json::Value>,
-    pub azure: Option<serde_json::Value>,
+    pub s3: Option<S3Section>,
+    pub gcs: Option<GcsSection>,
+    pub azure: Option<AzureSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct S3Section {
+    pub bucket: Option<String>,
+    pub region: Option<String>,
+    pub region_endpoint: Option<String>,
+    pub encrypt: Option<bool>,
+    #[serde(rename = "keyID")]
+    pub key_id: Option<String>,
+    pub cloud_front: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GcsSection {
+    pub bucket: Option<String>,
+    pub region: Option<String>,
+    #[serde(rename = "projectID")]
+    pub project_id: Option<String>,
+    #[serde(rename = "keyID")]
+    pub key_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AzureSection {
+    pub account_name: Option<String>,
+    pub container: Option<String>,
+    pub cloud_name: Option<String>,
+    /// The blob service URL, for emulators and sovereign clouds (a Berth addition).
+    pub endpoint: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,10 +124,49 @@ pub struct Overrides {
     pub auth: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Storage {
     Filesystem(PathBuf),
     EmptyDir,
+    S3(S3Settings),
+    Gcs(GcsSettings),
+    Azure(AzureSettings),
+}
+
+impl PartialEq for Storage {
+    fn eq(&self, other: &Storage) -> bool {
+        match (self, other) {
+            (Storage::Filesystem(a), Storage::Filesystem(b)) => a == b,
+            (Storage::EmptyDir, Storage::EmptyDir) => true,
+            (Storage::S3(a), Storage::S3(b)) => a.bucket == b.bucket && a.region == b.region,
+            (Storage::Gcs(a), Storage::Gcs(b)) => a.bucket == b.bucket,
+            (Storage::Azure(a), Storage::Azure(b)) => {
+                a.account_name == b.account_name && a.container == b.container
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Storage {
+    /// A one-line description for logs and `check-config`, without secrets.
+    pub fn describe(&self) -> String {
+        match self {
+            Storage::Filesystem(p) => format!("filesystem {}", p.display()),
+            Storage::EmptyDir => "emptyDir (in memory)".into(),
+            Storage::S3(s) => format!(
+                "s3 bucket {} in {}{}",
+                s.bucket,
+                s.region,
+                s.endpoint
+                    .as_deref()
+                    .map(|e| format!(" at {e}"))
+                    .unwrap_or_default()
+            ),
+            Storage::Gcs(g) => format!("gcs bucket {}", g.bucket),
+            Storage::Azure(a) => format!("azure {}/{}", a.account_name, a.container),
+        }
+    }
 }
 
 /// Whether callers must authenticate.
@@ -120,6 +195,7 @@ pub struct Config {
     pub read_only: bool,
     pub log_format: LogFormat,
     pub auth: AuthMode,
+    pub replicas: u32,
 }
 
 impl FileConfig {
@@ -198,6 +274,21 @@ impl Config {
                 ))
             }
         };
+        let replicas = file.replicas.unwrap_or(1);
+        if replicas > 1 {
+            if storage == Storage::EmptyDir {
+                return Err(invalid(
+                    "storage.emptyDir",
+                    format!("keeps blobs in one process's memory, so it cannot serve {replicas} replicas: use s3, gcs, azure or a shared filesystem"),
+                ));
+            }
+            if database_url.starts_with("sqlite:") {
+                return Err(invalid(
+                    "database.url",
+                    format!("SQLite belongs to one process, so it cannot serve {replicas} replicas: use postgres://…"),
+                ));
+            }
+        }
         Ok(Config {
             listen,
             data_dir,
@@ -207,6 +298,7 @@ impl Config {
             read_only: o.read_only.or(file.read_only).unwrap_or(false),
             log_format,
             auth,
+            replicas,
         })
     }
 }
@@ -230,24 +322,82 @@ fn resolve_storage(
     let Some(s) = section else {
         return Ok(Storage::Filesystem(data_dir.to_path_buf()));
     };
-    for (key, present) in [
-        ("storage.s3", s.s3.is_some()),
-        ("storage.gcs", s.gcs.is_some()),
-        ("storage.azure", s.azure.is_some()),
-    ] {
-        if present {
+    let chosen = [
+        s.filesystem.is_some(),
+        s.empty_dir.is_some(),
+        s.s3.is_some(),
+        s.gcs.is_some(),
+        s.azure.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
+    if chosen > 1 {
+        return Err(invalid(
+            "storage",
+            "configure exactly one backend (filesystem, emptyDir, s3, gcs or azure)",
+        ));
+    }
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(s3) = s.s3 {
+        if s3.cloud_front.is_some() {
             return Err(invalid(
-                key,
-                "this backend is not available in this version of Berth; use filesystem or emptyDir",
+                "storage.s3.cloudFront",
+                "is not supported by this version of Berth",
             ));
         }
+        return Ok(Storage::S3(S3Settings {
+            bucket: s3
+                .bucket
+                .ok_or_else(|| invalid("storage.s3.bucket", "is required"))?,
+            region: s3.region.unwrap_or_else(|| "us-east-1".into()),
+            endpoint: s3.region_endpoint,
+            encrypt: s3.encrypt.unwrap_or(false),
+            key_id: s3.key_id,
+            access_key: env("REGISTRY_STORAGE_S3_ACCESSKEY"),
+            secret_key: env("REGISTRY_STORAGE_S3_SECRETKEY"),
+        }));
+    }
+    if let Some(gcs) = s.gcs {
+        if gcs.key_id.is_some() {
+            return Err(invalid(
+                "storage.gcs.keyID",
+                "customer-managed encryption keys are not supported by this version of Berth",
+            ));
+        }
+        return Ok(Storage::Gcs(GcsSettings {
+            bucket: gcs
+                .bucket
+                .ok_or_else(|| invalid("storage.gcs.bucket", "is required"))?,
+            key_file: env("REGISTRY_STORAGE_GCS_KEYFILE"),
+        }));
+    }
+    if let Some(az) = s.azure {
+        if let Some(cloud) = az
+            .cloud_name
+            .as_deref()
+            .filter(|c| *c != "AzurePublicCloud")
+        {
+            if az.endpoint.is_none() {
+                return Err(invalid(
+                    "storage.azure.cloudName",
+                    format!("{cloud:?}: give the blob service URL as storage.azure.endpoint"),
+                ));
+            }
+        }
+        return Ok(Storage::Azure(AzureSettings {
+            account_name: az
+                .account_name
+                .ok_or_else(|| invalid("storage.azure.accountName", "is required"))?,
+            container: az
+                .container
+                .ok_or_else(|| invalid("storage.azure.container", "is required"))?,
+            account_key: env("REGISTRY_STORAGE_AZURE_ACCOUNTKEY"),
+            endpoint: az.endpoint,
+        }));
     }
     match (s.filesystem, s.empty_dir) {
-        (Some(_), Some(_)) => Err(invalid(
-            "storage",
-            "configure exactly one backend, not both filesystem and emptyDir",
-        )),
-        (Some(fs), None) => Ok(Storage::Filesystem(
+        (Some(fs), _) => Ok(Storage::Filesystem(
             fs.root_directory.unwrap_or_else(|| data_dir.to_path_buf()),
         )),
         (None, Some(_)) => Ok(Storage::EmptyDir),
@@ -293,11 +443,30 @@ mod tests {
             Config::resolve(parse("listen: nowhere").unwrap(), Overrides::default()).unwrap_err();
         assert!(e.to_string().contains("`listen`"), "{e}");
         let e = Config::resolve(
-            parse("storage: {s3: {bucket: b}}").unwrap(),
+            parse("storage: {s3: {region: eu-west-1}}").unwrap(),
             Overrides::default(),
         )
         .unwrap_err();
-        assert!(e.to_string().contains("storage.s3"), "{e}");
+        assert!(e.to_string().contains("storage.s3.bucket"), "{e}");
+        let e = Config::resolve(
+            parse("storage: {s3: {bucket: b}, emptyDir: {}}").unwrap(),
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("exactly one"), "{e}");
+        assert!(parse("storage: {s3: {bucket: b, regon: x}}")
+            .unwrap_err()
+            .to_string()
+            .contains("regon"));
+        let e = Config::resolve(
+            parse("replicas: 2\nstorage: {emptyDir: {}}\ndatabase: {url: 'postgres://h/d'}")
+                .unwrap(),
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("storage.emptyDir"), "{e}");
+        let e = Config::resolve(parse("replicas: 2").unwrap(), Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("database.url"), "{e}");
         let e = Config::resolve(
             parse("database: {url: 'mysql://x'}").unwrap(),
             Overrides::default(),

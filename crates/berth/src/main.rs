@@ -12,9 +12,9 @@ fn main() -> ExitCode {
         Command::CheckConfig(args) => match args.resolve() {
             Ok(config) => {
                 println!(
-                    "configuration is valid: listen {}, storage {:?}, database {}, readOnly {}, httpSecret {}",
+                    "configuration is valid: listen {}, storage {}, database {}, readOnly {}, httpSecret {}",
                     config.listen,
-                    config.storage,
+                    config.storage.describe(),
                     config.database_url.split('@').next_back().unwrap_or_default(),
                     config.read_only,
                     if config.http_secret.is_some() { "set" } else { "generated at first start" }

@@ -17,6 +17,9 @@ pub async fn build_registry(config: &Config) -> anyhow::Result<(Registry, Access
         Storage::Filesystem(root) => BlobStore::filesystem(root)
             .with_context(|| format!("storage.filesystem.rootDirectory {}", root.display()))?,
         Storage::EmptyDir => BlobStore::memory(),
+        Storage::S3(s) => BlobStore::s3(s).await?,
+        Storage::Gcs(g) => BlobStore::gcs(g).await?,
+        Storage::Azure(a) => BlobStore::azure(a).await?,
     };
     if config.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir)
@@ -115,7 +118,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         instance = %instance,
         listen = %config.listen,
-        storage = registry.storage().backend(),
+        storage = %config.storage.describe(),
         database = registry.metadata().backend(),
         database_url = %redact(&config.database_url),
         read_only = config.read_only,

@@ -15,9 +15,12 @@
 //! means copying (§13 of the spec). Objects are only ever written whole (multipart uploads that
 //! complete atomically), so a reader never sees a partial object.
 
+mod azure_container;
+mod cloud;
 mod keys;
 mod local_read;
 mod store;
 
+pub use cloud::{AzureSettings, CloudError, GcsSettings, S3Settings};
 pub use keys::{blob_key, upload_prefix};
 pub use store::{BlobStore, ByteStream, Part, StorageError};

@@ -1,13 +1,13 @@
 //! Upload sessions across restarts, and the digest checks of uploads.
 
 use crate::support::registry::{bytes, error_code, sha256, Registry};
-use crate::support::{databases, TestServer};
+use crate::support::{setups, Store, TestServer};
 use reqwest::StatusCode;
 
 #[tokio::test]
 async fn chunked_upload_resumes_after_a_restart() {
-    for db in databases() {
-        let mut server = TestServer::start_with(db, &[]);
+    for setup in setups().into_iter().filter(|s| s.store != Store::Memory) {
+        let mut server = TestServer::start_setup(&setup);
         let reg = Registry::new(&server.base);
         let data = bytes(7, 300_000);
         let location = reg.start_upload("p/resume").await;
@@ -24,7 +24,7 @@ async fn chunked_upload_resumes_after_a_restart() {
         server.restart();
         let reg = Registry::new(&server.base);
         let status = reg.get(&location).await;
-        assert_eq!(status.status(), StatusCode::NO_CONTENT, "{db:?}");
+        assert_eq!(status.status(), StatusCode::NO_CONTENT, "{setup:?}");
         assert_eq!(status.headers()["range"], "0-99999");
         let r = reg
             .http

@@ -2,7 +2,7 @@
 //! management — request by request, with the statuses and headers the specification requires.
 
 use crate::support::registry::{bytes, sha256, Image, Registry, OCI_INDEX, OCI_MANIFEST};
-use crate::support::{databases, TestServer};
+use crate::support::{setups, TestServer};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -17,8 +17,8 @@ fn header(r: &reqwest::Response, name: &str) -> String {
 
 #[tokio::test]
 async fn push_workflow() {
-    for db in databases() {
-        let server = TestServer::start_with(db, &[]);
+    for setup in setups() {
+        let server = TestServer::start_setup(&setup);
         let reg = Registry::new(&server.base);
         let r = reg.get("/v2/").await;
         assert_eq!(r.status(), StatusCode::OK);
@@ -263,8 +263,8 @@ async fn pull_workflow() {
 
 #[tokio::test]
 async fn content_discovery_workflow() {
-    for db in databases() {
-        let server = TestServer::start_with(db, &[]);
+    for setup in setups() {
+        let server = TestServer::start_setup(&setup);
         let reg = Registry::new(&server.base);
         let image = Image::generated(6, 1);
         for tag in ["c", "a", "b", "d", "e"] {
@@ -382,8 +382,8 @@ async fn content_discovery_workflow() {
 
 #[tokio::test]
 async fn content_management_workflow() {
-    for db in databases() {
-        let server = TestServer::start_with(db, &[]);
+    for setup in setups() {
+        let server = TestServer::start_setup(&setup);
         let reg = Registry::new(&server.base);
         let image = Image::generated(7, 2);
         reg.push_image("wf/mgmt", "keep", &image).await;

@@ -6,7 +6,7 @@ use crate::support::registry::{sha256, Registry};
 use crate::support::tools::{
     available, private_store, run, run_in, run_owned, try_run_in, with, LowercaseDir,
 };
-use crate::support::{databases, TestServer};
+use crate::support::{setups, TestServer};
 use serde_json::Value;
 use std::path::Path;
 
@@ -71,8 +71,8 @@ async fn skopeo_copies_images_and_indexes_both_ways() {
     if !available("skopeo", &["--version"]) {
         return;
     }
-    for db in databases() {
-        let server = TestServer::start_with(db, &[]);
+    for setup in setups() {
+        let server = TestServer::start_setup(&setup);
         let tmp = tempfile::tempdir().expect("tmp");
         let src = tmp.path().join("src");
         let mut layout = Layout::create(&src);
@@ -120,7 +120,7 @@ async fn skopeo_copies_images_and_indexes_both_ways() {
         assert_eq!(
             raw,
             read_blob(&src, &image.digest),
-            "{db:?}: manifest bytes changed"
+            "{setup:?}: manifest bytes changed"
         );
         let info: Value = serde_json::from_slice(
             &run(
@@ -177,7 +177,7 @@ async fn skopeo_copies_images_and_indexes_both_ways() {
         );
         assert!(
             !gone.status.success(),
-            "{db:?}: deleted image still inspectable"
+            "{setup:?}: deleted image still inspectable"
         );
         let tags: Value = serde_json::from_slice(
             &run("skopeo", &["list-tags", "--tls-verify=false", &dest]).stdout,
@@ -192,8 +192,8 @@ async fn podman_pushes_and_pulls() {
     if !available("podman", &["--version"]) {
         return;
     }
-    for db in databases() {
-        let server = TestServer::start_with(db, &[]);
+    for setup in setups() {
+        let server = TestServer::start_setup(&setup);
         let reg = Registry::new(&server.base);
         // podman names an image pulled from a layout after its path, which must be lowercase.
         let tmp = LowercaseDir::new();
@@ -222,7 +222,7 @@ async fn podman_pushes_and_pulls() {
         assert_eq!(
             pushed,
             all_files(&layers),
-            "{db:?}: the registry holds other files than podman pushed"
+            "{setup:?}: the registry holds other files than podman pushed"
         );
 
         let fresh = private_store(&tmp.path().join("podman-fresh"));
@@ -243,7 +243,7 @@ async fn podman_pushes_and_pulls() {
         assert_eq!(
             String::from_utf8_lossy(&digest).trim(),
             pushed_digest,
-            "{db:?}"
+            "{setup:?}"
         );
     }
 }
@@ -253,8 +253,8 @@ async fn buildah_builds_from_scratch_and_pushes() {
     if !available("buildah", &["--version"]) {
         return;
     }
-    for db in databases() {
-        let server = TestServer::start_with(db, &[]);
+    for setup in setups() {
+        let server = TestServer::start_setup(&setup);
         let reg = Registry::new(&server.base);
         let tmp = tempfile::tempdir().expect("tmp");
         let content = files(9, 4);
@@ -302,7 +302,7 @@ async fn buildah_builds_from_scratch_and_pushes() {
         let (_, pulled) = pulled_files(&reg, "e2e/buildah-app", "1").await;
         assert_eq!(
             pulled, content,
-            "{db:?}: pulled files differ from the built ones"
+            "{setup:?}: pulled files differ from the built ones"
         );
     }
 }
@@ -319,8 +319,8 @@ async fn oras_pushes_an_artifact_and_a_referrer() {
         return;
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/oras_roundtrip.py");
-    for db in databases() {
-        let server = TestServer::start_with(db, &[]);
+    for setup in setups() {
+        let server = TestServer::start_setup(&setup);
         let reg = Registry::new(&server.base);
         let tmp = tempfile::tempdir().expect("tmp");
         let payload = crate::support::registry::bytes(42, 200_000);
@@ -343,8 +343,8 @@ async fn oras_pushes_an_artifact_and_a_referrer() {
             std::fs::read(summary["artifact"][0].as_str().expect("path")).expect("pulled payload");
         let pulled_sbom =
             std::fs::read(summary["sbom"][0].as_str().expect("path")).expect("pulled sbom");
-        assert_eq!(pulled_payload, payload, "{db:?}");
-        assert_eq!(pulled_sbom, sbom, "{db:?}");
+        assert_eq!(pulled_payload, payload, "{setup:?}");
+        assert_eq!(pulled_sbom, sbom, "{setup:?}");
 
         let subject = summary["subject"].as_str().expect("subject");
         let r = reg

@@ -35,6 +35,69 @@ pub fn databases() -> Vec<Db> {
     }
 }
 
+/// Where a test server keeps blobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Filesystem,
+    Memory,
+    S3,
+    Gcs,
+    Azure,
+}
+
+/// A metadata backend and a blob store to run a test on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setup {
+    pub db: Db,
+    pub store: Store,
+}
+
+/// The well-known key of the Azure storage emulator's account `devstoreaccount1` (published
+/// with the emulator; not a secret).
+pub const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// Every setup the registry tests run on: each database on the filesystem, memory storage, and
+/// each object store whose server `.ci/run` started (their addresses come in
+/// `BERTH_TEST_S3_ENDPOINT`, `BERTH_TEST_AZURE_ENDPOINT`, `BERTH_TEST_GCS_ENDPOINT`); a loud
+/// SKIPPED line names each one missing.
+pub fn setups() -> Vec<Setup> {
+    let mut all: Vec<Setup> = databases()
+        .into_iter()
+        .map(|db| Setup {
+            db,
+            store: Store::Filesystem,
+        })
+        .collect();
+    all.push(Setup {
+        db: Db::Sqlite,
+        store: Store::Memory,
+    });
+    for (store, var, server) in [
+        (
+            Store::S3,
+            "BERTH_TEST_S3_ENDPOINT",
+            "an S3 server (moto_server)",
+        ),
+        (
+            Store::Azure,
+            "BERTH_TEST_AZURE_ENDPOINT",
+            "the Azure Blob emulator (azurite-blob)",
+        ),
+        (Store::Gcs, "BERTH_TEST_GCS_ENDPOINT", "a GCS emulator"),
+    ] {
+        if std::env::var(var).is_ok() {
+            all.push(Setup {
+                db: Db::Sqlite,
+                store,
+            });
+        } else {
+            eprintln!("SKIPPED ({store:?} storage): {var} is not set; .ci/run starts {server} and sets it");
+        }
+    }
+    all
+}
+
 pub struct TestServer {
     pub base: String,
     pub addr: String,
@@ -79,6 +142,42 @@ fn fresh_postgres_database() -> String {
     format!("{base}/{name}")
 }
 
+/// Writes a configuration file naming the blob store, with a bucket of its own for this server;
+/// answers its path.
+fn storage_config(store: Store, dir: &Path) -> PathBuf {
+    let bucket = format!("t{}", uuid_like().replace('_', "-"));
+    let env = |var: &str| std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set"));
+    let section = match store {
+        Store::Filesystem => format!(
+            "storage: {{filesystem: {{rootDirectory: {:?}}}}}",
+            dir.join("data").display().to_string()
+        ),
+        Store::Memory => "storage: {emptyDir: {}}".to_string(),
+        Store::S3 => format!(
+            "storage: {{s3: {{bucket: {bucket}, region: us-east-1, regionEndpoint: {:?}}}}}",
+            env("BERTH_TEST_S3_ENDPOINT")
+        ),
+        Store::Azure => format!(
+            "storage: {{azure: {{accountName: devstoreaccount1, container: {bucket}, endpoint: {:?}}}}}",
+            format!("{}/devstoreaccount1", env("BERTH_TEST_AZURE_ENDPOINT"))
+        ),
+        Store::Gcs => {
+            let key = serde_json::json!({
+                "gcs_base_url": env("BERTH_TEST_GCS_ENDPOINT"),
+                "disable_oauth": true,
+                "client_email": "",
+                "private_key": "",
+                "private_key_id": "",
+            });
+            std::fs::write(dir.join("gcs-key.json"), key.to_string()).expect("GCS key file");
+            format!("storage: {{gcs: {{bucket: {bucket}}}}}")
+        }
+    };
+    let path = dir.join("berth.yaml");
+    std::fs::write(&path, section + "\n").expect("config file");
+    path
+}
+
 fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
@@ -98,6 +197,14 @@ impl TestServer {
     /// Starts a server with SQLite metadata and filesystem storage.
     pub fn start() -> TestServer {
         TestServer::start_with(Db::Sqlite, &[])
+    }
+
+    /// Starts an open registry (`--auth none`) on a setup's database and blob store.
+    pub fn start_setup(setup: &Setup) -> TestServer {
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let config = storage_config(setup.store, data_dir.path());
+        let config = config.display().to_string();
+        TestServer::start_in(data_dir, setup.db, &["--config", &config], false, None)
     }
 
     /// Starts an open registry (`--auth none`) on the given metadata backend, with extra
@@ -130,6 +237,16 @@ impl TestServer {
         admin_password: Option<String>,
     ) -> TestServer {
         let data_dir = tempfile::tempdir().expect("tempdir");
+        TestServer::start_in(data_dir, db, extra_args, secure, admin_password)
+    }
+
+    fn start_in(
+        data_dir: tempfile::TempDir,
+        db: Db,
+        extra_args: &[&str],
+        secure: bool,
+        admin_password: Option<String>,
+    ) -> TestServer {
         let database_url = match db {
             Db::Sqlite => format!("sqlite://{}/berth.db", data_dir.path().display()),
             Db::Postgres => fresh_postgres_database(),
@@ -170,7 +287,15 @@ impl TestServer {
                 .args(&self.extra_args)
                 .env_remove("BERTH_AUTH")
                 .env("RUST_LOG", "info");
-            command.env_remove("BERTH_ADMIN_PASSWORD");
+            command
+                .env_remove("BERTH_ADMIN_PASSWORD")
+                .env("REGISTRY_STORAGE_S3_ACCESSKEY", "berth-test")
+                .env("REGISTRY_STORAGE_S3_SECRETKEY", "berth-test-secret")
+                .env("REGISTRY_STORAGE_AZURE_ACCOUNTKEY", AZURITE_KEY)
+                .env(
+                    "REGISTRY_STORAGE_GCS_KEYFILE",
+                    self.data_dir.path().join("gcs-key.json"),
+                );
             if !self.secure {
                 command.args(["--auth", "none"]);
             }
