@@ -7,6 +7,7 @@
 //! `none` for an open development registry). Unknown keys are refused, so a typo
 //! stops start-up with a message naming the key.
 
+use berth_jobs::UploadPurging;
 use berth_storage::{AzureSettings, GcsSettings, S3Settings};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -70,6 +71,23 @@ pub struct StorageSection {
     pub s3: Option<S3Section>,
     pub gcs: Option<GcsSection>,
     pub azure: Option<AzureSection>,
+    pub maintenance: Option<MaintenanceSection>,
+}
+
+/// `storage.maintenance`, as CNCF Distribution spells it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceSection {
+    pub uploadpurging: Option<UploadPurgingSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadPurgingSection {
+    pub enabled: Option<bool>,
+    pub age: Option<String>,
+    pub interval: Option<String>,
+    pub dryrun: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -196,6 +214,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub auth: AuthMode,
     pub replicas: u32,
+    pub upload_purging: UploadPurging,
 }
 
 impl FileConfig {
@@ -241,6 +260,12 @@ impl Config {
                 format!("{database_url:?} is neither sqlite://PATH nor postgres://…"),
             ));
         }
+        let upload_purging = resolve_upload_purging(
+            file.storage
+                .as_ref()
+                .and_then(|s| s.maintenance.as_ref())
+                .and_then(|m| m.uploadpurging.as_ref()),
+        )?;
         let storage = resolve_storage(file.storage, o.storage.as_deref(), &data_dir)?;
         if let Some(state) = &file.management_state {
             if state != "Managed" {
@@ -299,8 +324,44 @@ impl Config {
             log_format,
             auth,
             replicas,
+            upload_purging,
         })
     }
+}
+
+fn resolve_upload_purging(
+    section: Option<&UploadPurgingSection>,
+) -> Result<UploadPurging, ConfigError> {
+    let mut p = UploadPurging::default();
+    let Some(s) = section else { return Ok(p) };
+    if s.dryrun == Some(true) {
+        return Err(invalid(
+            "storage.maintenance.uploadpurging.dryrun",
+            "is not supported: set enabled: false to keep uploads",
+        ));
+    }
+    p.enabled = s.enabled.unwrap_or(true);
+    let duration = |key: &'static str, v: &str| {
+        humantime::parse_duration(v).map_err(|e| {
+            invalid(
+                key,
+                format!("{v:?} is not a duration like 168h or 30m: {e}"),
+            )
+        })
+    };
+    if let Some(age) = &s.age {
+        p.age = duration("storage.maintenance.uploadpurging.age", age)?;
+    }
+    if let Some(interval) = &s.interval {
+        p.interval = duration("storage.maintenance.uploadpurging.interval", interval)?;
+        if p.interval.is_zero() {
+            return Err(invalid(
+                "storage.maintenance.uploadpurging.interval",
+                "must be longer than zero",
+            ));
+        }
+    }
+    Ok(p)
 }
 
 fn resolve_storage(

@@ -126,6 +126,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         open_files,
         "berth started"
     );
+    tokio::spawn(berth_jobs::purge_uploads(
+        registry.clone(),
+        config.upload_purging,
+        instance.to_string(),
+    ));
     let app = berth_api::router(berth_api::AppState {
         registry: registry.clone(),
         access,

@@ -13,6 +13,7 @@ mod blobs;
 mod error;
 mod hash_cache;
 mod listing;
+mod maintenance;
 mod manifests;
 mod upload_token;
 mod uploads;

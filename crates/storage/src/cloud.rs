@@ -11,7 +11,26 @@ use object_store::aws::{AmazonS3Builder, AwsAuthorizer, AwsCredential};
 use object_store::azure::MicrosoftAzureBuilder;
 use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::path::Path;
-use object_store::{ObjectStore, PutPayload};
+use object_store::{ClientOptions, ObjectStore, PutPayload, RetryConfig};
+use std::time::Duration;
+
+/// Retries of one storage request: a few, quickly, so that a store that is down becomes a 503
+/// with Retry-After for the client within seconds instead of a request hanging for minutes.
+fn retry() -> RetryConfig {
+    RetryConfig {
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(15),
+        ..RetryConfig::default()
+    }
+}
+
+/// Connections are given 5 s; a whole request has no time limit, because a blob read streams
+/// at the pace of the client pulling it (object_store's default would cut it after 30 s).
+fn client_options() -> ClientOptions {
+    ClientOptions::new()
+        .with_connect_timeout(Duration::from_secs(5))
+        .with_timeout_disabled()
+}
 use std::sync::Arc;
 
 use crate::BlobStore;
@@ -128,7 +147,10 @@ impl BlobStore {
         if s.bucket.is_empty() {
             return Err(err("storage.gcs.bucket", "is required"));
         }
-        let mut b = GoogleCloudStorageBuilder::from_env().with_bucket_name(&s.bucket);
+        let mut b = GoogleCloudStorageBuilder::from_env()
+            .with_bucket_name(&s.bucket)
+            .with_retry(retry())
+            .with_client_options(client_options());
         if let Some(path) = &s.key_file {
             b = b.with_service_account_path(path);
         }
@@ -164,7 +186,9 @@ impl BlobStore {
         }
         let mut b = MicrosoftAzureBuilder::from_env()
             .with_account(&s.account_name)
-            .with_container_name(&s.container);
+            .with_container_name(&s.container)
+            .with_retry(retry())
+            .with_client_options(client_options());
         if let Some(key) = &s.account_key {
             b = b.with_access_key(key);
         }
@@ -219,6 +243,12 @@ async fn probe(store: &Arc<dyn ObjectStore>) -> Result<(), String> {
 
 fn s3_problem(s: &S3Settings, e: &str) -> CloudError {
     let short = shorten(e);
+    if s.access_key.is_none() && e.contains("169.254.169.254") {
+        return err(
+            "REGISTRY_STORAGE_S3_ACCESSKEY / REGISTRY_STORAGE_S3_SECRETKEY",
+            "no S3 credentials found: set these, or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile or an instance role",
+        );
+    }
     if [
         "InvalidAccessKeyId",
         "SignatureDoesNotMatch",

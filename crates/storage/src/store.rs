@@ -278,6 +278,14 @@ impl BlobStore {
         .map_err(|e| StorageError::Io(format!("syncing {key}: {e}")))
     }
 
+    /// Checks that the backend answers (for readiness): a missing object is an answer.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        match self.store.head(&Path::from("_berth/ready")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(StorageError::Backend(e)),
+        }
+    }
+
     /// Removes every stored chunk of an upload. Missing objects are not an error.
     pub async fn delete_upload(&self, upload_id: &str) -> Result<(), StorageError> {
         let prefix = upload_prefix(upload_id);

@@ -23,7 +23,19 @@ fn a_bad_configuration_stops_start_up_naming_the_key() {
     let dir = tempfile::tempdir().expect("tmp");
     let cases = [
         ("listen: not-an-address\n", "listen"),
-        ("storage: {s3: {bucket: b}}\n", "storage.s3"),
+        ("storage: {s3: {region: eu-west-1}}\n", "storage.s3.bucket"),
+        (
+            "storage: {azure: {container: c}}\n",
+            "storage.azure.accountName",
+        ),
+        (
+            "storage: {s3: {bucket: b, cloudFront: {}}}\n",
+            "storage.s3.cloudFront",
+        ),
+        (
+            "storage: {maintenance: {uploadpurging: {age: soon}}}\n",
+            "uploadpurging.age",
+        ),
         ("storage: {filesystem: {}, emptyDir: {}}\n", "storage"),
         ("database: {url: 'mysql://x'}\n", "database.url"),
         ("readOnly: maybe\n", "readOnly"),
@@ -211,5 +223,50 @@ async fn auth_none_warns_and_the_default_asks_for_a_login() {
     assert_eq!(
         Registry::new(&secure.base).get("/v2/").await.status(),
         StatusCode::UNAUTHORIZED
+    );
+}
+
+/// A bucket whose endpoint does not answer, or missing credentials, stop start-up with a
+/// message naming the setting.
+#[test]
+fn an_unreachable_object_store_stops_start_up_naming_the_setting() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let path = dir.path().join("s3.yaml");
+    std::fs::write(
+        &path,
+        format!("storage: {{s3: {{bucket: b, regionEndpoint: 'http://127.0.0.1:{port}'}}}}\n"),
+    )
+    .expect("write");
+    let data = dir.path().join("data").display().to_string();
+    let run = |with_keys: bool| {
+        let mut c = std::process::Command::new(BERTH);
+        c.args(["serve", "--auth", "none", "--config"])
+            .arg(&path)
+            .args(["--data-dir", &data, "--listen", "127.0.0.1:0"])
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("REGISTRY_STORAGE_S3_ACCESSKEY");
+        if with_keys {
+            c.env("REGISTRY_STORAGE_S3_ACCESSKEY", "k")
+                .env("REGISTRY_STORAGE_S3_SECRETKEY", "s");
+        }
+        c.output().expect("run berth")
+    };
+    let out = run(false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("REGISTRY_STORAGE_S3_ACCESSKEY"), "{stderr}");
+    let started = std::time::Instant::now();
+    let out = run(true);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("storage.s3.regionEndpoint"), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
     );
 }

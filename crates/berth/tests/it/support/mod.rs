@@ -144,7 +144,7 @@ fn fresh_postgres_database() -> String {
 
 /// Writes a configuration file naming the blob store, with a bucket of its own for this server;
 /// answers its path.
-fn storage_config(store: Store, dir: &Path) -> PathBuf {
+fn storage_config(store: Store, dir: &Path, extra_yaml: &str) -> PathBuf {
     let bucket = format!("t{}", uuid_like().replace('_', "-"));
     let env = |var: &str| std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set"));
     let section = match store {
@@ -174,7 +174,7 @@ fn storage_config(store: Store, dir: &Path) -> PathBuf {
         }
     };
     let path = dir.join("berth.yaml");
-    std::fs::write(&path, section + "\n").expect("config file");
+    std::fs::write(&path, format!("{section}\n{extra_yaml}\n")).expect("config file");
     path
 }
 
@@ -201,10 +201,45 @@ impl TestServer {
 
     /// Starts an open registry (`--auth none`) on a setup's database and blob store.
     pub fn start_setup(setup: &Setup) -> TestServer {
+        TestServer::start_setup_with(setup, false, "")
+    }
+
+    /// Starts a server on a setup's database and blob store, with access control when `secure`
+    /// and `extra_yaml` appended to its configuration file.
+    pub fn start_setup_with(setup: &Setup, secure: bool, extra_yaml: &str) -> TestServer {
         let data_dir = tempfile::tempdir().expect("tempdir");
-        let config = storage_config(setup.store, data_dir.path());
+        let config = storage_config(setup.store, data_dir.path(), extra_yaml);
         let config = config.display().to_string();
-        TestServer::start_in(data_dir, setup.db, &["--config", &config], false, None)
+        let password = secure.then(|| ADMIN_PASSWORD.to_string());
+        TestServer::start_in(data_dir, setup.db, &["--config", &config], secure, password)
+    }
+
+    /// Another replica of `self`: its own process, port and log, the same database, blob store
+    /// and configuration file.
+    pub fn replica(&self) -> TestServer {
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        if let Ok(key) = std::fs::read(self.data_dir.path().join("gcs-key.json")) {
+            std::fs::write(data_dir.path().join("gcs-key.json"), key).expect("GCS key");
+        }
+        let mut server = TestServer {
+            base: String::new(),
+            addr: String::new(),
+            db: self.db,
+            log_path: data_dir.path().join("server.log"),
+            data_dir,
+            database_url: self.database_url.clone(),
+            child: None,
+            extra_args: self.extra_args.clone(),
+            admin_password: self.admin_password.clone(),
+            secure: self.secure,
+        };
+        server.launch();
+        server
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub fn crash(&mut self) {
+        self.kill();
     }
 
     /// Starts an open registry (`--auth none`) on the given metadata backend, with extra

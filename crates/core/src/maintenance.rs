@@ -1,0 +1,27 @@
+//! Maintenance the background jobs run: purging uploads that were started long ago and never
+//! finished, with their stored chunks.
+
+use std::time::Duration;
+
+use crate::{Registry, RegistryError};
+
+/// Uploads purged per pass; the next pass continues.
+const PURGE_BATCH: i64 = 1000;
+
+impl Registry {
+    /// Removes uploads started more than `age` ago: their chunks first, then the session row, so
+    /// that nothing is left that no row points to. Answers how many were purged.
+    pub async fn purge_stale_uploads(&self, age: Duration) -> Result<usize, RegistryError> {
+        let before = berth_metadata::now_millis() - age.as_millis() as i64;
+        let stale = self.inner.meta.stale_uploads(before, PURGE_BATCH).await?;
+        let mut purged = 0;
+        for id in stale {
+            self.inner.store.delete_upload(&id).await?;
+            self.inner.hashes.forget(&id);
+            if self.inner.meta.delete_upload(&id).await? {
+                purged += 1;
+            }
+        }
+        Ok(purged)
+    }
+}
