@@ -11,4 +11,5 @@ mod cli_and_config;
 mod cli_client;
 mod e2e_access;
 mod e2e_clients;
+mod scale_out;
 mod support;

@@ -149,16 +149,16 @@ fn storage_config(store: Store, dir: &Path, extra_yaml: &str) -> PathBuf {
     let env = |var: &str| std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set"));
     let section = match store {
         Store::Filesystem => format!(
-            "storage: {{filesystem: {{rootDirectory: {:?}}}}}",
+            "storage:\n  filesystem: {{rootDirectory: {:?}}}",
             dir.join("data").display().to_string()
         ),
-        Store::Memory => "storage: {emptyDir: {}}".to_string(),
+        Store::Memory => "storage:\n  emptyDir: {}".to_string(),
         Store::S3 => format!(
-            "storage: {{s3: {{bucket: {bucket}, region: us-east-1, regionEndpoint: {:?}}}}}",
+            "storage:\n  s3: {{bucket: {bucket}, region: us-east-1, regionEndpoint: {:?}}}",
             env("BERTH_TEST_S3_ENDPOINT")
         ),
         Store::Azure => format!(
-            "storage: {{azure: {{accountName: devstoreaccount1, container: {bucket}, endpoint: {:?}}}}}",
+            "storage:\n  azure: {{accountName: devstoreaccount1, container: {bucket}, endpoint: {:?}}}",
             format!("{}/devstoreaccount1", env("BERTH_TEST_AZURE_ENDPOINT"))
         ),
         Store::Gcs => {
@@ -170,7 +170,7 @@ fn storage_config(store: Store, dir: &Path, extra_yaml: &str) -> PathBuf {
                 "private_key_id": "",
             });
             std::fs::write(dir.join("gcs-key.json"), key.to_string()).expect("GCS key file");
-            format!("storage: {{gcs: {{bucket: {bucket}}}}}")
+            format!("storage:\n  gcs: {{bucket: {bucket}}}")
         }
     };
     let path = dir.join("berth.yaml");
@@ -205,7 +205,8 @@ impl TestServer {
     }
 
     /// Starts a server on a setup's database and blob store, with access control when `secure`
-    /// and `extra_yaml` appended to its configuration file.
+    /// and `extra_yaml` appended to its configuration file (indented lines continue the
+    /// `storage:` block, for example `  maintenance: {…}`).
     pub fn start_setup_with(setup: &Setup, secure: bool, extra_yaml: &str) -> TestServer {
         let data_dir = tempfile::tempdir().expect("tempdir");
         let config = storage_config(setup.store, data_dir.path(), extra_yaml);
