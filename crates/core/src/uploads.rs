@@ -62,7 +62,12 @@ impl Registry {
             .store
             .list_parts(&token.id)
             .await
-            .map_err(|e| RegistryError::BlobUploadInvalid(e.to_string()))?;
+            .map_err(|e| match e {
+                // Stored chunks that do not follow each other: the upload cannot go on.
+                StorageError::Io(m) => RegistryError::BlobUploadInvalid(m),
+                // The store did not answer: try again later.
+                other => RegistryError::Storage(other),
+            })?;
         let offset = parts.iter().map(|p| p.size).sum();
         Ok(Session {
             id: token.id,

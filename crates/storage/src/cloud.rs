@@ -92,6 +92,8 @@ impl BlobStore {
             return Err(err("storage.s3.bucket", "is required"));
         }
         let mut b = AmazonS3Builder::from_env()
+            .with_retry(retry())
+            .with_client_options(client_options())
             .with_bucket_name(&s.bucket)
             .with_region(if s.region.is_empty() {
                 "us-east-1"

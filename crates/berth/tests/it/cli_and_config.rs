@@ -99,7 +99,7 @@ async fn health_start_log_and_graceful_stop() {
         "version=",
         "instance=",
         "listen=",
-        "storage=\"filesystem\"",
+        "storage=filesystem ",
         "database=\"sqlite\"",
     ] {
         assert!(log.contains(field), "start line lacks {field}: {log}");

@@ -11,5 +11,6 @@ mod cli_and_config;
 mod cli_client;
 mod e2e_access;
 mod e2e_clients;
+mod faults;
 mod scale_out;
 mod support;

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod baseline;
 pub mod layout;
+pub mod proxy;
 pub mod registry;
 pub mod tools;
 
@@ -125,7 +126,7 @@ fn free_port() -> u16 {
 }
 
 /// Creates a new, empty PostgreSQL database for one test and returns its URL.
-fn fresh_postgres_database() -> String {
+pub fn fresh_postgres_database() -> String {
     let admin = std::env::var("BERTH_TEST_POSTGRES_URL").expect("BERTH_TEST_POSTGRES_URL");
     let name = format!("berth_test_{}", uuid_like());
     let status = Command::new("psql")
@@ -212,7 +213,30 @@ impl TestServer {
         let config = storage_config(setup.store, data_dir.path(), extra_yaml);
         let config = config.display().to_string();
         let password = secure.then(|| ADMIN_PASSWORD.to_string());
-        TestServer::start_in(data_dir, setup.db, &["--config", &config], secure, password)
+        TestServer::start_in(
+            data_dir,
+            setup.db,
+            None,
+            &["--config", &config],
+            secure,
+            password,
+        )
+    }
+
+    /// Starts an open registry on `database_url` with `config_yaml` as its configuration file.
+    pub fn start_custom(database_url: &str, config_yaml: &str) -> TestServer {
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let config = data_dir.path().join("berth.yaml");
+        std::fs::write(&config, config_yaml).expect("config file");
+        let config = config.display().to_string();
+        TestServer::start_in(
+            data_dir,
+            Db::Postgres,
+            Some(database_url.to_string()),
+            &["--config", &config],
+            false,
+            None,
+        )
     }
 
     /// Another replica of `self`: its own process, port and log, the same database, blob store
@@ -273,20 +297,21 @@ impl TestServer {
         admin_password: Option<String>,
     ) -> TestServer {
         let data_dir = tempfile::tempdir().expect("tempdir");
-        TestServer::start_in(data_dir, db, extra_args, secure, admin_password)
+        TestServer::start_in(data_dir, db, None, extra_args, secure, admin_password)
     }
 
     fn start_in(
         data_dir: tempfile::TempDir,
         db: Db,
+        database_url: Option<String>,
         extra_args: &[&str],
         secure: bool,
         admin_password: Option<String>,
     ) -> TestServer {
-        let database_url = match db {
+        let database_url = database_url.unwrap_or_else(|| match db {
             Db::Sqlite => format!("sqlite://{}/berth.db", data_dir.path().display()),
             Db::Postgres => fresh_postgres_database(),
-        };
+        });
         let mut server = TestServer {
             base: String::new(),
             addr: String::new(),
