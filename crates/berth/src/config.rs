@@ -72,6 +72,8 @@ pub struct StorageSection {
     pub gcs: Option<GcsSection>,
     pub azure: Option<AzureSection>,
     pub maintenance: Option<MaintenanceSection>,
+    /// Blob reads answered with a redirect to a signed URL of the object store.
+    pub redirect: Option<bool>,
 }
 
 /// `storage.maintenance`, as CNCF Distribution spells it.
@@ -215,6 +217,7 @@ pub struct Config {
     pub auth: AuthMode,
     pub replicas: u32,
     pub upload_purging: UploadPurging,
+    pub redirect: bool,
 }
 
 impl FileConfig {
@@ -266,7 +269,18 @@ impl Config {
                 .and_then(|s| s.maintenance.as_ref())
                 .and_then(|m| m.uploadpurging.as_ref()),
         )?;
+        let redirect = file
+            .storage
+            .as_ref()
+            .and_then(|s| s.redirect)
+            .unwrap_or(false);
         let storage = resolve_storage(file.storage, o.storage.as_deref(), &data_dir)?;
+        if redirect && matches!(storage, Storage::Filesystem(_) | Storage::EmptyDir) {
+            return Err(invalid(
+                "storage.redirect",
+                "redirects need an object store that signs URLs: s3, gcs or azure",
+            ));
+        }
         if let Some(state) = &file.management_state {
             if state != "Managed" {
                 return Err(invalid(
@@ -325,6 +339,7 @@ impl Config {
             auth,
             replicas,
             upload_purging,
+            redirect,
         })
     }
 }

@@ -13,7 +13,7 @@ use crate::config::{AuthMode, Config, Storage};
 
 /// Opens storage and metadata as configured and builds the registry and its access control.
 pub async fn build_registry(config: &Config) -> anyhow::Result<(Registry, Access)> {
-    let store = match &config.storage {
+    let mut store = match &config.storage {
         Storage::Filesystem(root) => BlobStore::filesystem(root)
             .with_context(|| format!("storage.filesystem.rootDirectory {}", root.display()))?,
         Storage::EmptyDir => BlobStore::memory(),
@@ -21,6 +21,9 @@ pub async fn build_registry(config: &Config) -> anyhow::Result<(Registry, Access
         Storage::Gcs(g) => BlobStore::gcs(g).await?,
         Storage::Azure(a) => BlobStore::azure(a).await?,
     };
+    if !store.set_redirect(config.redirect) {
+        anyhow::bail!("storage.redirect: this storage backend cannot sign URLs");
+    }
     if config.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating dataDir {}", config.data_dir.display()))?;

@@ -80,6 +80,22 @@ impl Registry {
     }
 
     /// Streams `len` bytes of `content` from `start`.
+    /// With `storage.redirect` on a cloud store: a short-lived signed URL from which the client
+    /// reads the blob directly; `None` when the registry serves the bytes itself.
+    pub async fn blob_redirect(
+        &self,
+        content: &BlobContent,
+    ) -> Result<Option<String>, RegistryError> {
+        match content {
+            BlobContent::Stored { key, .. } => Ok(self
+                .inner
+                .store
+                .redirect_url(key, std::time::Duration::from_secs(20 * 60))
+                .await?),
+            BlobContent::Manifest(_) => Ok(None),
+        }
+    }
+
     pub async fn read_blob(
         &self,
         content: &BlobContent,

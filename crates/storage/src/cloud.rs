@@ -120,10 +120,11 @@ impl BlobStore {
                 ),
             };
         }
-        let store: Arc<dyn ObjectStore> = Arc::new(
+        let s3 = Arc::new(
             b.build()
                 .map_err(|e| err("storage.s3", format!("invalid configuration: {e}")))?,
         );
+        let store: Arc<dyn ObjectStore> = s3.clone();
         if let Err(first) = probe(&store).await {
             let missing = first.contains("NoSuchBucket") || first.contains("not found");
             if !missing {
@@ -141,7 +142,7 @@ impl BlobStore {
             tracing::info!(bucket = %s.bucket, "created the S3 bucket");
             probe(&store).await.map_err(|e| s3_problem(s, &e))?;
         }
-        Ok(BlobStore::from_object_store(store, "s3"))
+        Ok(BlobStore::from_object_store(store, "s3").with_signer(s3))
     }
 
     /// Blobs in a GCS bucket.
@@ -156,12 +157,13 @@ impl BlobStore {
         if let Some(path) = &s.key_file {
             b = b.with_service_account_path(path);
         }
-        let store: Arc<dyn ObjectStore> = Arc::new(b.build().map_err(|e| {
+        let gcs = Arc::new(b.build().map_err(|e| {
             err(
                 "REGISTRY_STORAGE_GCS_KEYFILE",
                 format!("the GCS credentials are not usable: {e}"),
             )
         })?);
+        let store: Arc<dyn ObjectStore> = gcs.clone();
         if let Err(first) = probe(&store).await {
             let missing = ["404", "not found", "NotFound"]
                 .iter()
@@ -175,7 +177,7 @@ impl BlobStore {
             }
             probe(&store).await.map_err(|e| gcs_problem(s, &e))?;
         }
-        Ok(BlobStore::from_object_store(store, "gcs"))
+        Ok(BlobStore::from_object_store(store, "gcs").with_signer(gcs))
     }
 
     /// Blobs in an Azure Blob container.
@@ -199,10 +201,11 @@ impl BlobStore {
                 .with_endpoint(endpoint.clone())
                 .with_allow_http(endpoint.starts_with("http://"));
         }
-        let store: Arc<dyn ObjectStore> = Arc::new(
+        let azure = Arc::new(
             b.build()
                 .map_err(|e| err("storage.azure", format!("invalid configuration: {e}")))?,
         );
+        let store: Arc<dyn ObjectStore> = azure.clone();
         if let Err(first) = probe(&store).await {
             let created = match (
                 first.contains("ContainerNotFound") || first.contains("not found"),
@@ -217,7 +220,7 @@ impl BlobStore {
             tracing::info!(container = %s.container, "created the Azure container");
             probe(&store).await.map_err(|e| azure_problem(s, &e))?;
         }
-        Ok(BlobStore::from_object_store(store, "azure"))
+        Ok(BlobStore::from_object_store(store, "azure").with_signer(azure))
     }
 }
 

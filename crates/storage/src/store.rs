@@ -54,6 +54,10 @@ pub struct Part {
 #[derive(Clone)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
+    /// Cloud stores can sign URLs that let a client read an object directly.
+    signer: Option<Arc<dyn object_store::signer::Signer>>,
+    /// Whether blob reads are answered with a redirect to a signed URL.
+    redirect: bool,
     /// Set for the filesystem backend: enables large-chunk reads and cheap promotion by rename.
     local_root: Option<PathBuf>,
     backend: &'static str,
@@ -71,6 +75,8 @@ impl BlobStore {
         let store = LocalFileSystem::new_with_prefix(&root)?.with_automatic_cleanup(true);
         Ok(BlobStore {
             store: Arc::new(store),
+            signer: None,
+            redirect: false,
             local_root: Some(root),
             backend: "filesystem",
         })
@@ -80,6 +86,8 @@ impl BlobStore {
     pub fn memory() -> BlobStore {
         BlobStore {
             store: Arc::new(InMemory::new()),
+            signer: None,
+            redirect: false,
             local_root: None,
             backend: "emptyDir",
         }
@@ -89,8 +97,44 @@ impl BlobStore {
     pub fn from_object_store(store: Arc<dyn ObjectStore>, backend: &'static str) -> BlobStore {
         BlobStore {
             store,
+            signer: None,
+            redirect: false,
             local_root: None,
             backend,
+        }
+    }
+
+    /// A cloud store that can also sign URLs for direct reads.
+    pub(crate) fn with_signer(
+        mut self,
+        signer: Arc<dyn object_store::signer::Signer>,
+    ) -> BlobStore {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// Answers blob reads with redirects to signed URLs (`storage.redirect`). False when the
+    /// backend cannot sign URLs.
+    pub fn set_redirect(&mut self, on: bool) -> bool {
+        self.redirect = on && self.signer.is_some();
+        self.redirect == on
+    }
+
+    /// A short-lived signed URL to read the object `key` directly from the store, when
+    /// redirects are on.
+    pub async fn redirect_url(
+        &self,
+        key: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<String>, StorageError> {
+        match (&self.signer, self.redirect) {
+            (Some(signer), true) => {
+                let url = signer
+                    .signed_url(http::Method::GET, &Path::from(key), ttl)
+                    .await?;
+                Ok(Some(url.to_string()))
+            }
+            _ => Ok(None),
         }
     }
 

@@ -45,6 +45,18 @@ pub async fn get(
     head: bool,
 ) -> ApiResult {
     let content = registry.blob(repo, digest).await?;
+    if !head {
+        if let Some(url) = registry.blob_redirect(&content).await? {
+            // The bytes come from the object store; the client repeats its Range there.
+            return Ok(Response::builder()
+                .status(StatusCode::TEMPORARY_REDIRECT)
+                .header(header::LOCATION, url)
+                .header("docker-content-digest", digest.to_string())
+                .header(header::CONTENT_LENGTH, 0)
+                .body(Body::empty())
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()));
+        }
+    }
     let size = content.size();
     let range = requested_range(&request, size)?;
     let (status, start, len) = match range {

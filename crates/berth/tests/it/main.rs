@@ -9,6 +9,7 @@ mod api_workflows;
 mod bad_input;
 mod cli_and_config;
 mod cli_client;
+mod cloud_storage;
 mod e2e_access;
 mod e2e_clients;
 mod faults;
