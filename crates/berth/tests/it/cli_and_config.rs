@@ -270,3 +270,45 @@ fn an_unreachable_object_store_stops_start_up_naming_the_setting() {
         started.elapsed()
     );
 }
+
+/// The configuration files shown in docs/deploy.md and the Kubernetes ConfigMap are valid.
+#[test]
+fn the_documented_configurations_are_valid() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let deploy = std::fs::read_to_string(root.join("docs/deploy.md")).expect("docs/deploy.md");
+    let mut configs: Vec<String> = deploy
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .map(|b| b.split("\n---\n").next().unwrap_or(b).to_string())
+        .collect();
+    let manifests =
+        std::fs::read_to_string(root.join("docs/kubernetes/berth.yaml")).expect("manifests");
+    let config_map: serde_yaml_ng::Value = serde_yaml_ng::Deserializer::from_str(&manifests)
+        .next()
+        .map(|d| serde::Deserialize::deserialize(d).expect("ConfigMap YAML"))
+        .expect("a ConfigMap first");
+    configs.push(
+        config_map["data"]["berth.yaml"]
+            .as_str()
+            .expect("berth.yaml in the ConfigMap")
+            .to_string(),
+    );
+    assert!(configs.len() >= 3, "{configs:?}");
+    let dir = tempfile::tempdir().expect("tmp");
+    for (i, config) in configs.iter().enumerate() {
+        let path = dir.path().join(format!("c{i}.yaml"));
+        std::fs::write(&path, config).expect("write");
+        let out = std::process::Command::new(BERTH)
+            .args(["check-config", "--config"])
+            .arg(&path)
+            .env("BERTH_DATABASE_URL", "postgres://berth@db/berth")
+            .output()
+            .expect("check-config");
+        assert!(
+            out.status.success(),
+            "{config}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
