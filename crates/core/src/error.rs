@@ -49,6 +49,7 @@ impl From<MetadataError> for RegistryError {
     fn from(e: MetadataError) -> RegistryError {
         match e {
             MetadataError::ProjectUnknown(p) => RegistryError::ProjectUnknown(p),
+            MetadataError::UploadGone => RegistryError::BlobUploadUnknown,
             other => RegistryError::Metadata(other),
         }
     }

@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::repositories::ensure_repository;
-use crate::{now_millis, Metadata, Result};
+use crate::{now_millis, Metadata, MetadataError, Result};
 
 /// A stored blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +69,16 @@ impl Metadata {
         object_key: &str,
     ) -> Result<BlobCommit> {
         let mut w = self.write().await?;
+        // The session ends first: if it is gone (purged, cancelled, or finished by a racing
+        // request), nothing is recorded, so no blob row can point at chunks being deleted.
+        let ended = sqlx::query("DELETE FROM uploads WHERE id = $1")
+            .bind(upload_id)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected();
+        if ended != 1 {
+            return Err(MetadataError::UploadGone);
+        }
         let now = now_millis();
         let inserted = sqlx::query(
             "INSERT INTO blobs (digest, size, object_key, created_at) VALUES ($1, $2, $3, $4) \
@@ -89,10 +99,6 @@ impl Metadata {
         let blob = blob_row(&row)?;
         ensure_repository(&mut w.tx, repository, self.creates_projects).await?;
         link(&mut w.tx, repository, digest, now).await?;
-        sqlx::query("DELETE FROM uploads WHERE id = $1")
-            .bind(upload_id)
-            .execute(&mut *w.tx)
-            .await?;
         w.commit().await?;
         Ok(BlobCommit { blob, inserted })
     }

@@ -49,6 +49,9 @@ pub enum MetadataError {
     /// A resource that does not exist was changed or deleted.
     #[error("{0} not found")]
     NotFound(String),
+    /// The upload session being finished no longer exists.
+    #[error("the upload session no longer exists")]
+    UploadGone,
     /// An update based on a stale resourceVersion.
     #[error("{0} was changed by someone else: read it again and retry")]
     Conflict(String),

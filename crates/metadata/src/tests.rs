@@ -88,6 +88,13 @@ async fn blobs_are_linked_per_repository() {
             .unwrap();
         assert!(c.inserted);
         assert!(!db.upload_exists("u1", "p/a").await.unwrap());
+        // A session that has ended cannot record a blob again.
+        assert!(matches!(
+            db.commit_blob("u1", "p/a", "sha256:bb", 3, "k9").await,
+            Err(crate::MetadataError::UploadGone)
+        ));
+        assert!(db.blob("sha256:bb").await.unwrap().is_none());
+        db.create_upload("u2", "p/c").await.unwrap();
         let again = db
             .commit_blob("u2", "p/c", "sha256:aa", 3, "k2")
             .await
