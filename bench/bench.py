@@ -128,6 +128,8 @@ def main():
     p.add_argument("--wrk-seconds", type=int, default=10)
     p.add_argument("--pulls", type=int, default=1000)
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--s3", action="store_true",
+                   help="Berth and Distribution both on one S3 server (moto_server, from pip install 'moto[server]')")
     args = p.parse_args()
 
     work = tempfile.mkdtemp(prefix="berth-bench-")
@@ -143,10 +145,13 @@ def main():
     size, small_size = os.path.getsize(blob), os.path.getsize(small)
     digest, small_digest = ops.sha256_file(blob), ops.sha256_file(small)
 
-    running, results = [], {}
+    running, results, s3 = [], {}, None
     try:
-        running.append(servers.start_berth(args.berth, work))
-        running.append(servers.start_distribution(work))
+        if args.s3:
+            s3 = servers.start_s3(work)
+        s3_url = s3.base if s3 else None
+        running.append(servers.start_berth(args.berth, work, s3_url))
+        running.append(servers.start_distribution(work, s3_url))
         running.append(servers.start_nginx(work, www))
         for s in running:
             r = results.setdefault(s.name, {})
@@ -165,7 +170,7 @@ def main():
                 r["failed"] = f"{type(e).__name__}: {e}"
             r["peak_rss_mib"] = s.peak_rss_mib()
     finally:
-        for s in running:
+        for s in running + ([s3] if s3 else []):
             s.stop()
         shutil.rmtree(work, ignore_errors=True)
     report(results, args)
@@ -184,6 +189,8 @@ def report(results, args):
             ("page of 100 tags ms", "tags_page_ms"), ("  tags in that page", "tags_page_count"), (f"{args.pulls} concurrent pulls: errors", "pulls_errors"),
             ("  p50 ms", "pulls_p50_ms"), ("  p99 ms", "pulls_p99_ms"), ("peak RSS MiB", "peak_rss_mib")]
     names = ["berth", "distribution", "nginx"]
+    if getattr(args, "s3", False):
+        print("\nstorage: S3 (moto_server on loopback) for Berth and Distribution; nginx serves the file from disk")
     print(f"\n{'':34}" + "".join(f"{n:>16}" for n in names))
     for label, key in rows:
         print(f"{label:34}" + "".join(f"{fmt(results.get(n, {}).get(key)):>16}" for n in names))

@@ -50,36 +50,69 @@ class Server:
         self.log.close()
 
 
-def start_berth(binary, workdir):
+S3_KEY, S3_SECRET = "bench", "bench-secret"
+
+
+def start_s3(workdir):
+    """An S3 server (moto, in memory) with one bucket for each registry. Returns its URL."""
+    import boto3  # installed with moto
+    port = free_port()
+    log = open(os.path.join(workdir, "moto.log"), "w")
+    proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(url + "/", proc)
+    s3 = boto3.client("s3", endpoint_url=url, aws_access_key_id=S3_KEY,
+                      aws_secret_access_key=S3_SECRET, region_name="us-east-1")
+    for bucket in ("berth-bench", "dist-bench"):
+        s3.create_bucket(Bucket=bucket)
+    return Server("moto", proc, url, log)
+
+
+def start_berth(binary, workdir, s3_url=None):
     port = free_port()
     data = os.path.join(workdir, "berth")
     os.makedirs(data)
     log = open(os.path.join(workdir, "berth.log"), "w")
-    proc = subprocess.Popen(
-        [binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data,
-         "--database-url", f"sqlite://{data}/berth.db",
-         # Distribution runs without authentication here; so does Berth, to compare like with like.
-         "--auth", "none"],
-        stdout=log, stderr=log)
+    args = [binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data,
+            "--database-url", f"sqlite://{data}/berth.db",
+            # Distribution runs without authentication here; so does Berth, to compare like with like.
+            "--auth", "none"]
+    env = dict(os.environ)
+    if s3_url:
+        config = os.path.join(workdir, "berth.yaml")
+        with open(config, "w") as f:
+            f.write(f"storage: {{s3: {{bucket: berth-bench, region: us-east-1, regionEndpoint: '{s3_url}'}}}}\n")
+        args += ["--config", config]
+        env.update(REGISTRY_STORAGE_S3_ACCESSKEY=S3_KEY, REGISTRY_STORAGE_S3_SECRETKEY=S3_SECRET)
+    proc = subprocess.Popen(args, stdout=log, stderr=log, env=env)
     base = f"http://127.0.0.1:{port}"
     wait_ready(base + "/v2/", proc)
     return Server("berth", proc, base, log)
 
 
-def start_distribution(workdir):
+def start_distribution(workdir, s3_url=None):
     port = free_port()
     root = os.path.join(workdir, "distribution")
     config = os.path.join(workdir, "distribution.yml")
+    if s3_url:
+        backend = (f"s3: {{accesskey: {S3_KEY}, secretkey: {S3_SECRET}, region: us-east-1, "
+                   f"regionendpoint: '{s3_url}', bucket: dist-bench, secure: false, v4auth: true}}")
+    else:
+        backend = f"filesystem: {{rootdirectory: {root}}}"
     with open(config, "w") as f:
         f.write(f"""version: 0.1
 log: {{level: info}}
 storage:
-  filesystem: {{rootdirectory: {root}}}
+  {backend}
   delete: {{enabled: true}}
+  # Pulls go through the registry, as Berth's do by default (both can redirect to S3 instead).
+  redirect: {{disable: true}}
 http: {{addr: "127.0.0.1:{port}"}}
 """)
     log = open(os.path.join(workdir, "distribution.log"), "w")
-    proc = subprocess.Popen(["docker-registry", "serve", config], stdout=log, stderr=log)
+    # Distribution's AWS SDK refuses a custom CA bundle with its own HTTP transport.
+    env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+    proc = subprocess.Popen(["docker-registry", "serve", config], stdout=log, stderr=log, env=env)
     base = f"http://127.0.0.1:{port}"
     wait_ready(base + "/v2/", proc)
     return Server("distribution", proc, base, log)
