@@ -12,6 +12,7 @@
 mod blobs;
 mod error;
 mod hash_cache;
+mod images;
 mod listing;
 mod maintenance;
 mod manifests;
@@ -20,6 +21,7 @@ mod uploads;
 
 pub use blobs::{BlobContent, ByteRange};
 pub use error::RegistryError;
+pub use images::{ImageInfo, Layer};
 pub use listing::Referrer;
 pub use manifests::{PutManifest, StoredManifest};
 pub use upload_token::UploadToken;

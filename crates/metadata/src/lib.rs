@@ -16,6 +16,7 @@ mod images;
 mod projects;
 mod repositories;
 mod settings;
+mod streams;
 mod tags;
 mod uploads;
 
@@ -24,6 +25,7 @@ pub use blobs::{BlobCommit, BlobRow};
 pub use db::{Dialect, Metadata, WriteTx};
 pub use images::{ImageRecord, ImageRow, ImageSummary, Reference, ReferenceKind};
 pub use projects::ProjectRow;
+pub use streams::{ImageDetailRow, StreamRow, StreamTag};
 pub use tags::TagEvent;
 
 /// Errors of the metadata layer.

@@ -5,6 +5,7 @@
 
 mod bindings;
 mod identity;
+mod images;
 mod projects;
 pub mod status;
 mod tokens;
@@ -30,6 +31,8 @@ const MAX_BODY: usize = 1024 * 1024;
 pub struct Ctx {
     pub app: AppState,
     pub caller: Caller,
+    /// This registry's host as the client addressed it, for pull specs.
+    pub host: String,
 }
 
 impl Ctx {
@@ -112,7 +115,8 @@ async fn handle(app: AppState, request: Request) -> ResourceResult {
     let method = parts.method.clone();
     let query = crate::handlers::query_params_of(&parts.uri);
     let body = read_body(body, &method).await?;
-    let ctx = Ctx { app, caller };
+    let host = crate::auth::Challenge::for_request(&app, &parts.headers, None).service;
+    let ctx = Ctx { app, caller, host };
     let segs: Vec<&str> = path.iter().map(String::as_str).collect();
     match segs.as_slice() {
         ["apis", "user.openshift.io", "v1", "users"] => identity::users(&ctx, &method, body).await,
@@ -151,6 +155,21 @@ async fn handle(app: AppState, request: Request) -> ResourceResult {
             bindings::item(&ctx, &method, "", role, body).await
         }
         ["apis", "authorization.openshift.io", "v1", "clusterroles"] => bindings::roles(&method),
+        ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreams"] => {
+            images::image_streams(&ctx, &method, project, &query).await
+        }
+        ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreams", name] => {
+            images::image_stream(&ctx, &method, project, name).await
+        }
+        ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreamtags", name] => {
+            images::image_stream_tag(&ctx, &method, project, name).await
+        }
+        ["apis", "image.openshift.io", "v1", "images"] => {
+            images::images(&ctx, &method, &query).await
+        }
+        ["apis", "image.openshift.io", "v1", "images", digest] => {
+            images::image(&ctx, &method, digest).await
+        }
         _ => Err(Status::new(
             StatusCode::NOT_FOUND,
             "NotFound",

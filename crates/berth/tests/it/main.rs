@@ -13,5 +13,6 @@ mod cloud_storage;
 mod e2e_access;
 mod e2e_clients;
 mod faults;
+mod image_streams;
 mod scale_out;
 mod support;

@@ -1,0 +1,187 @@
+//! Image streams and images as API resources, made by pushing: tag history newest first, the
+//! same digest pushed again adds nothing, images with their layers and configuration, paging,
+//! and nothing of a project shown to a caller who may not see it.
+
+use crate::support::access::{basic, registry_client, Api};
+use crate::support::registry::{sha256, Image, Registry};
+use crate::support::{databases, TestServer};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+const IS: &str = "/apis/image.openshift.io/v1/namespaces";
+
+#[tokio::test]
+async fn pushes_make_image_streams_with_history_newest_first() {
+    for db in databases() {
+        let server = TestServer::start_secure(db);
+        let admin = Api::admin(&server).await;
+        admin.create_project("team").await;
+        let reg = registry_client(
+            &server.base,
+            Some(&admin.token),
+            &[
+                "repository:team/app:pull,push",
+                "repository:team/other:pull,push",
+            ],
+        )
+        .await;
+        let revisions: Vec<Image> = (0..3).map(|i| Image::generated(40 + i, 2)).collect();
+        for image in &revisions {
+            reg.push_image("team/app", "v1", image).await;
+        }
+        // The same digest again adds no revision.
+        reg.push_image("team/app", "v1", &revisions[2]).await;
+        reg.push_image("team/app", "stable", &revisions[0]).await;
+        reg.push_image("team/other", "latest", &revisions[1]).await;
+
+        let is: Value = admin
+            .get(&format!("{IS}/team/imagestreams/app"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(is["kind"], "ImageStream", "{db:?}: {is}");
+        assert_eq!(is["metadata"]["name"], "app");
+        assert_eq!(is["metadata"]["namespace"], "team");
+        let repo = is["status"]["dockerImageRepository"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(repo, format!("{}/team/app", server.addr));
+        let tags = is["status"]["tags"].as_array().unwrap();
+        assert_eq!(tags.len(), 2);
+        assert_eq!(tags[1]["tag"], "v1");
+        let items = tags[1]["items"].as_array().unwrap();
+        assert_eq!(items.len(), 3, "{db:?}: {items:?}");
+        for (item, image) in items.iter().zip(revisions.iter().rev()) {
+            assert_eq!(item["image"], image.digest.as_str());
+            assert_eq!(
+                item["dockerImageReference"],
+                format!("{repo}@{}", image.digest)
+            );
+        }
+        assert_eq!(items[0]["generation"], 3);
+        assert_eq!(items[2]["generation"], 1);
+
+        // Paging through the project's streams.
+        let page: Value = admin
+            .get(&format!("{IS}/team/imagestreams?limit=1"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["items"].as_array().unwrap().len(), 1);
+        let token = page["metadata"]["continue"]
+            .as_str()
+            .expect("a continue token")
+            .to_string();
+        let rest: Value = admin
+            .get(&format!("{IS}/team/imagestreams?limit=1&continue={token}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(rest["items"][0]["metadata"]["name"], "other");
+
+        // The image stream tag and the image: layers, configuration, size.
+        let ist: Value = admin
+            .get(&format!("{IS}/team/imagestreamtags/app:v1"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(ist["kind"], "ImageStreamTag");
+        let image = &ist["image"];
+        let newest = &revisions[2];
+        assert_eq!(image["metadata"]["name"], newest.digest.as_str());
+        assert_eq!(image["dockerImageMetadata"]["Architecture"], "amd64");
+        assert_eq!(image["dockerImageMetadata"]["Os"], "linux");
+        let layers = image["dockerImageLayers"].as_array().unwrap();
+        assert_eq!(layers.len(), 2);
+        assert_eq!(layers[0]["name"], sha256(&newest.layers[0]).as_str());
+        let total: usize = newest.manifest.len()
+            + newest.config.len()
+            + newest.layers.iter().map(Vec::len).sum::<usize>();
+        assert_eq!(image["dockerImageMetadata"]["Size"], total as i64);
+        let by_digest: Value = admin
+            .get(&format!(
+                "/apis/image.openshift.io/v1/images/{}",
+                newest.digest
+            ))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            by_digest["dockerImageManifestMediaType"],
+            "application/vnd.oci.image.manifest.v1+json"
+        );
+        let all: Value = admin
+            .get("/apis/image.openshift.io/v1/images")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(all["items"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            admin
+                .get(&format!("{IS}/team/imagestreamtags/app:nope"))
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            admin
+                .get(&format!("{IS}/team/imagestreams/nope"))
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+
+        // A user without rights sees nothing of the project; a puller sees its images only.
+        let outsider = Api::with_token(&server.base, &admin.user_with_token("outsider").await);
+        for path in [
+            format!("{IS}/team/imagestreams"),
+            format!("{IS}/team/imagestreams/app"),
+            format!("{IS}/team/imagestreamtags/app:v1"),
+            format!("/apis/image.openshift.io/v1/images/{}", newest.digest),
+        ] {
+            assert_eq!(
+                outsider.get(&path).await.status(),
+                StatusCode::NOT_FOUND,
+                "{path}"
+            );
+        }
+        let none: Value = outsider
+            .get("/apis/image.openshift.io/v1/images")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(none["items"], serde_json::json!([]));
+        let puller_token = admin.user_with_token("puller").await;
+        admin
+            .bind("team", "system:image-puller", "User", "puller")
+            .await;
+        let puller = Api::with_token(&server.base, &puller_token);
+        assert_eq!(
+            puller
+                .get(&format!(
+                    "/apis/image.openshift.io/v1/images/{}",
+                    newest.digest
+                ))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        // And the registry still serves what the API describes.
+        let direct = Registry::authorized(&server.base, &basic("x", &puller_token));
+        assert_eq!(
+            direct
+                .get(&format!("/v2/team/app/manifests/{}", newest.digest))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+    }
+}
