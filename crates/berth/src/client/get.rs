@@ -8,6 +8,8 @@ use super::commands::{print, session, urlencode, AUTHZ, PROJECTS, TOKENS, USERS}
 use super::output::{age, str_of, structured, table, Format};
 use super::ClientError;
 
+const IMAGE_API: &str = "/apis/image.openshift.io/v1";
+
 /// The API path of a resource, from the names `oc` accepts for it.
 fn resource_path(
     resource: &str,
@@ -33,9 +35,18 @@ fn resource_path(
             ("clusterrolebinding", format!("{AUTHZ}/clusterrolebindings"))
         }
         "clusterrole" | "clusterroles" => ("clusterrole", format!("{AUTHZ}/clusterroles")),
+        "is" | "imagestream" | "imagestreams" => (
+            "imagestream",
+            format!("{IMAGE_API}/namespaces/{}/imagestreams", need_ns("image streams")?),
+        ),
+        "istag" | "imagestreamtag" | "imagestreamtags" => (
+            "imagestreamtag",
+            format!("{IMAGE_API}/namespaces/{}/imagestreamtags", need_ns("image stream tags")?),
+        ),
+        "image" | "images" => ("image", format!("{IMAGE_API}/images")),
         other => {
             return Err(ClientError::usage(format!(
-                "unknown resource {other:?}: use projects, users, serviceaccounts, tokens, rolebindings, clusterrolebindings or clusterroles"
+                "unknown resource {other:?}: use projects, users, serviceaccounts, tokens, rolebindings, clusterrolebindings, clusterroles, imagestreams (is), imagestreamtags (istag) or images"
             )))
         }
     })
@@ -131,6 +142,55 @@ fn render_table(kind: &str, items: &[Value]) -> String {
                     vec![
                         str_of(u, &["metadata", "name"]),
                         age(&str_of(u, &["metadata", "creationTimestamp"])),
+                    ]
+                })
+                .collect(),
+        ),
+        "imagestream" => (
+            &["NAME", "IMAGE REPOSITORY", "TAGS", "UPDATED"],
+            items
+                .iter()
+                .map(|s| {
+                    let tags = s["status"]["tags"].as_array().cloned().unwrap_or_default();
+                    let newest = tags
+                        .iter()
+                        .filter_map(|t| t["items"][0]["created"].as_str())
+                        .max()
+                        .map(age)
+                        .unwrap_or_default();
+                    vec![
+                        str_of(s, &["metadata", "name"]),
+                        str_of(s, &["status", "dockerImageRepository"]),
+                        tags.iter()
+                            .filter_map(|t| t["tag"].as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        newest,
+                    ]
+                })
+                .collect(),
+        ),
+        "imagestreamtag" => (
+            &["NAME", "IMAGE REFERENCE", "UPDATED"],
+            items
+                .iter()
+                .map(|t| {
+                    vec![
+                        str_of(t, &["metadata", "name"]),
+                        str_of(t, &["image", "dockerImageReference"]),
+                        age(&str_of(t, &["metadata", "creationTimestamp"])),
+                    ]
+                })
+                .collect(),
+        ),
+        "image" => (
+            &["NAME", "IMAGE REFERENCE"],
+            items
+                .iter()
+                .map(|i| {
+                    vec![
+                        str_of(i, &["metadata", "name"]),
+                        str_of(i, &["dockerImageReference"]),
                     ]
                 })
                 .collect(),

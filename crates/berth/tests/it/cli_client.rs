@@ -277,3 +277,35 @@ async fn users_tokens_and_policy_through_the_client() {
     let err = admin.fails(&["get", "project", "team"]);
     assert!(err.contains("not found"), "{err}");
 }
+
+#[tokio::test]
+async fn image_streams_through_the_client() {
+    let server = TestServer::start_secure(Db::Sqlite);
+    let c = Client::new();
+    c.ok(&["login", &server.base, "-u", "admin", "-p", ADMIN_PASSWORD]);
+    c.ok(&["new-project", "team"]);
+    let token = c.ok(&["whoami", "-t"]).trim().to_string();
+    let reg = crate::support::access::registry_client(
+        &server.base,
+        Some(&token),
+        &["repository:team/app:pull,push"],
+    )
+    .await;
+    let image = crate::support::registry::Image::generated(77, 1);
+    reg.push_image("team/app", "v1", &image).await;
+    let table = c.ok(&["get", "is", "-n", "team"]);
+    assert!(table.starts_with("NAME"), "{table}");
+    assert!(
+        table.contains("app")
+            && table.contains(&format!("{}/team/app", server.addr))
+            && table.contains("v1"),
+        "{table}"
+    );
+    let ist: Value =
+        serde_json::from_str(&c.ok(&["get", "istag", "app:v1", "-n", "team", "-o", "json"]))
+            .unwrap();
+    assert_eq!(ist["image"]["metadata"]["name"], image.digest.as_str());
+    assert!(c.ok(&["get", "images"]).contains(&image.digest));
+    let err = c.fails(&["get", "is"]);
+    assert!(err.contains("-n PROJECT"), "{err}");
+}
