@@ -254,12 +254,20 @@ fn s3_problem(s: &S3Settings, e: &str) -> CloudError {
             "no S3 credentials found: set these, or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile or an instance role",
         );
     }
+    // No HTTP status at all: the endpoint never answered (refused, unresolvable, timed out).
+    if !e.contains("Status {") {
+        let setting = if s.endpoint.is_some() {
+            "storage.s3.regionEndpoint"
+        } else {
+            "storage.s3.region"
+        };
+        return err(setting, format!("cannot reach the S3 endpoint: {short}"));
+    }
     if [
         "InvalidAccessKeyId",
         "SignatureDoesNotMatch",
         "AccessDenied",
-        "403",
-        "credential",
+        "status: 403",
     ]
     .iter()
     .any(|m| e.contains(m))
@@ -276,7 +284,7 @@ fn s3_problem(s: &S3Settings, e: &str) -> CloudError {
         "AuthorizationHeaderMalformed",
         "PermanentRedirect",
         "IllegalLocationConstraint",
-        "301",
+        "status: 301",
     ]
     .iter()
     .any(|m| e.contains(m))
@@ -287,15 +295,6 @@ fn s3_problem(s: &S3Settings, e: &str) -> CloudError {
                 "bucket {:?} is not in region {:?}: {short}",
                 s.bucket, s.region
             ),
-        );
-    }
-    if ["error sending request", "Connect", "dns", "connection"]
-        .iter()
-        .any(|m| e.contains(m))
-    {
-        return err(
-            "storage.s3.regionEndpoint",
-            format!("cannot reach the S3 endpoint: {short}"),
         );
     }
     err(
