@@ -51,6 +51,7 @@ impl RegistryTokenSigner {
         validation.set_issuer(&[ISSUER]);
         validation.validate_aud = false;
         validation.leeway = 30;
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "iss", "sub", "nbf"]);
         RegistryTokenSigner {
             encoding: EncodingKey::from_secret(&key),
