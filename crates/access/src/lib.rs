@@ -48,6 +48,8 @@ pub struct Caller {
     pub token_id: Option<String>,
     /// Whether the caller proved a password (not a token) on this request.
     pub by_password: bool,
+    /// The uid of the user who logged in with a password (registry tokens carry it).
+    pub user_uid: Option<String>,
 }
 
 impl Caller {
@@ -57,6 +59,7 @@ impl Caller {
             registry_grants: None,
             token_id: None,
             by_password: false,
+            user_uid: None,
         }
     }
 
@@ -168,6 +171,7 @@ impl Access {
             Some(u) if ok && u.password_hash.is_some() => {
                 let mut caller = Caller::of(Principal::User(u.name));
                 caller.by_password = true;
+                caller.user_uid = Some(u.uid);
                 Ok(caller)
             }
             _ if secret.contains(':') => Err(AuthError::Invalid(
@@ -206,7 +210,12 @@ impl Access {
                     .await?
                     .is_some_and(|row| owner(&row) == principal),
                 (None, Principal::Anonymous) => true,
-                (None, Principal::User(name)) => self.inner.meta.user(name).await?.is_some(),
+                (None, Principal::User(name)) => {
+                    match (&claims.uid, self.inner.meta.user(name).await?) {
+                        (Some(uid), Some(user)) => *uid == user.uid,
+                        _ => false,
+                    }
+                }
                 (None, Principal::ServiceAccount { .. }) => false,
             };
             if !live {
@@ -219,6 +228,7 @@ impl Access {
                 registry_grants: Some(claims.access),
                 token_id: claims.tid,
                 by_password: false,
+                user_uid: claims.uid,
             })
         }
     }
@@ -241,23 +251,24 @@ impl Access {
         client: IpAddr,
         attempt: impl std::future::Future<Output = Result<Caller, AuthError>>,
     ) -> Result<Caller, AuthError> {
-        if let throttle::Verdict::Refuse(wait) = self.inner.throttle.check(client) {
-            return Err(AuthError::Throttled(wait));
+        match self.inner.throttle.begin(client) {
+            throttle::Verdict::Refuse(wait) => return Err(AuthError::Throttled(wait)),
+            throttle::Verdict::Go(delay) if !delay.is_zero() => {
+                tracing::warn!(%client, delay_ms = delay.as_millis() as u64, "repeated failed logins");
+                tokio::time::sleep(delay).await;
+            }
+            throttle::Verdict::Go(_) => {}
         }
         match attempt.await {
             Ok(c) => {
                 self.inner.throttle.succeeded(client);
                 Ok(c)
             }
-            Err(AuthError::Invalid(m)) => {
-                let delay = self.inner.throttle.failed(client);
-                if !delay.is_zero() {
-                    tracing::warn!(%client, delay_ms = delay.as_millis() as u64, "repeated failed logins");
-                    tokio::time::sleep(delay).await;
-                }
-                Err(AuthError::Invalid(m))
+            Err(AuthError::Invalid(m)) => Err(AuthError::Invalid(m)),
+            Err(e) => {
+                self.inner.throttle.release(client);
+                Err(e)
             }
-            Err(e) => Err(e),
         }
     }
 
@@ -381,6 +392,11 @@ impl Access {
             jti: uuid::Uuid::new_v4().simple().to_string(),
             access: grants,
             tid: caller.token_id.clone(),
+            uid: caller
+                .token_id
+                .is_none()
+                .then(|| caller.user_uid.clone())
+                .flatten(),
         };
         Ok(IssuedToken {
             token: self.inner.signer.sign(&claims)?,

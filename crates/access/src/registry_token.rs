@@ -28,6 +28,10 @@ pub struct Claims {
     /// registry tokens too; absent for password and anonymous logins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tid: Option<String>,
+    /// For a password login: the user's uid, so that a token outlives neither the user nor a
+    /// later user of the same name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
 }
 
 #[derive(Clone)]
@@ -101,6 +105,7 @@ mod tests {
             jti: "x".into(),
             access: vec![],
             tid: None,
+            uid: None,
         }
     }
 

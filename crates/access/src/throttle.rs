@@ -25,29 +25,20 @@ pub struct LoginThrottle {
 /// What to do with a login attempt.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
-    Go,
+    /// Check the credentials after waiting this long.
+    Go(Duration),
     /// Too many failures: refuse without checking, for this long.
     Refuse(Duration),
 }
 
 impl LoginThrottle {
-    /// Whether a client may try now.
-    pub fn check(&self, client: IpAddr) -> Verdict {
-        let Ok(clients) = self.clients.lock() else {
-            return Verdict::Go;
-        };
-        match clients.get(&client) {
-            Some((n, since)) if *n >= LOCKOUT_FAILURES && since.elapsed() < WINDOW => {
-                Verdict::Refuse(WINDOW.saturating_sub(since.elapsed()))
-            }
-            _ => Verdict::Go,
-        }
-    }
-
-    /// Records a failure; answers how long to wait before answering it.
-    pub fn failed(&self, client: IpAddr) -> Duration {
+    /// Reserves an attempt for `client` before its password is checked: the attempt counts as a
+    /// failure until [`LoginThrottle::succeeded`] or [`LoginThrottle::release`] says otherwise,
+    /// so a burst of concurrent guesses is limited like a sequence of them. Answers how long to
+    /// wait before checking, or that the client is refused.
+    pub fn begin(&self, client: IpAddr) -> Verdict {
         let Ok(mut clients) = self.clients.lock() else {
-            return Duration::ZERO;
+            return Verdict::Go(Duration::ZERO);
         };
         if clients.len() >= MAX_CLIENTS {
             clients.retain(|_, (_, since)| since.elapsed() < WINDOW);
@@ -56,14 +47,26 @@ impl LoginThrottle {
         if entry.1.elapsed() >= WINDOW {
             *entry = (0, Instant::now());
         }
+        if entry.0 >= LOCKOUT_FAILURES {
+            return Verdict::Refuse(WINDOW.saturating_sub(entry.1.elapsed()));
+        }
         entry.0 += 1;
-        delay_after(entry.0)
+        Verdict::Go(delay_after(entry.0))
     }
 
     /// A success forgets the client's failures.
     pub fn succeeded(&self, client: IpAddr) {
         if let Ok(mut clients) = self.clients.lock() {
             clients.remove(&client);
+        }
+    }
+
+    /// An attempt that could not be checked (the database failed) does not count.
+    pub fn release(&self, client: IpAddr) {
+        if let Ok(mut clients) = self.clients.lock() {
+            if let Some(entry) = clients.get_mut(&client) {
+                entry.0 = entry.0.saturating_sub(1);
+            }
         }
     }
 }
@@ -85,16 +88,22 @@ mod tests {
         let t = LoginThrottle::default();
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         for _ in 0..FREE_FAILURES {
-            assert_eq!(t.failed(ip), Duration::ZERO);
+            assert_eq!(t.begin(ip), Verdict::Go(Duration::ZERO));
         }
-        assert_eq!(t.failed(ip), Duration::from_millis(100));
-        assert_eq!(t.failed(ip), Duration::from_millis(200));
-        for _ in 0..LOCKOUT_FAILURES {
-            t.failed(ip);
+        assert_eq!(t.begin(ip), Verdict::Go(Duration::from_millis(100)));
+        assert_eq!(t.begin(ip), Verdict::Go(Duration::from_millis(200)));
+        // Attempts still being checked count too: a burst cannot get past the limit.
+        for _ in 7..LOCKOUT_FAILURES {
+            assert!(matches!(t.begin(ip), Verdict::Go(_)));
         }
-        assert!(matches!(t.check(ip), Verdict::Refuse(_)));
-        assert_eq!(t.check("10.0.0.2".parse().unwrap()), Verdict::Go);
+        assert!(matches!(t.begin(ip), Verdict::Refuse(_)));
+        assert_eq!(
+            t.begin("10.0.0.2".parse().unwrap()),
+            Verdict::Go(Duration::ZERO)
+        );
+        t.release(ip);
+        assert!(matches!(t.begin(ip), Verdict::Go(_)));
         t.succeeded(ip);
-        assert_eq!(t.check(ip), Verdict::Go);
+        assert_eq!(t.begin(ip), Verdict::Go(Duration::ZERO));
     }
 }
