@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::{now_millis, Metadata, Result, WriteTx};
+use crate::{now_millis, Metadata, MetadataError, Result, WriteTx};
 
 /// One revision of a tag's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,5 +129,79 @@ impl Metadata {
                 })
             })
             .collect()
+    }
+}
+
+impl Metadata {
+    /// Points `tag` of `destination` at image `digest` of `source` (they may be the same
+    /// stream): the image, its blobs and its child manifests are linked into `destination`
+    /// first, in the same transaction, so the tag never names content its repository cannot
+    /// serve. A new digest adds a revision to the tag's history. [`MetadataError::NotFound`]
+    /// when `source` does not hold the image.
+    pub async fn tag_from(
+        &self,
+        source: &str,
+        digest: &str,
+        destination: &str,
+        tag: &str,
+    ) -> Result<()> {
+        let mut w = self.write().await?;
+        let lock = w.for_share();
+        let now = now_millis();
+        crate::repositories::ensure_repository(&mut w.tx, destination, self.creates_projects)
+            .await?;
+        let mut queue = vec![digest.to_string()];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(image) = queue.pop() {
+            if !seen.insert(image.clone()) {
+                continue;
+            }
+            let held = sqlx::query(&format!(
+                "SELECT digest FROM repository_images WHERE repository = $1 AND digest = $2{lock}"
+            ))
+            .bind(source)
+            .bind(&image)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+            if held.is_none() {
+                return Err(MetadataError::NotFound(format!(
+                    "image {image} in {source}"
+                )));
+            }
+            let refs = sqlx::query("SELECT target, kind FROM image_references WHERE image = $1")
+                .bind(&image)
+                .fetch_all(&mut *w.tx)
+                .await?;
+            for r in &refs {
+                let target: String = r.try_get("target")?;
+                let kind: String = r.try_get("kind")?;
+                if kind == "manifest" {
+                    queue.push(target);
+                    continue;
+                }
+                sqlx::query(
+                    "INSERT INTO repository_blobs (repository, digest, created_at) \
+                     SELECT $1, digest, $3 FROM repository_blobs WHERE repository = $2 AND digest = $4 \
+                     ON CONFLICT (repository, digest) DO NOTHING",
+                )
+                .bind(destination)
+                .bind(source)
+                .bind(now)
+                .bind(&target)
+                .execute(&mut *w.tx)
+                .await?;
+            }
+            sqlx::query(
+                "INSERT INTO repository_images (repository, digest, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (repository, digest) DO NOTHING",
+            )
+            .bind(destination)
+            .bind(&image)
+            .bind(now)
+            .execute(&mut *w.tx)
+            .await?;
+        }
+        set_tag(&mut w, destination, tag, digest, now).await?;
+        w.commit().await
     }
 }

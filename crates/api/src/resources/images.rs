@@ -190,9 +190,13 @@ pub async fn image_stream_tag(
     method: &Method,
     project: &str,
     name: &str,
+    body: Value,
 ) -> ResourceResult {
-    if *method != Method::GET {
-        return Err(Status::method_not_allowed("GET"));
+    match *method {
+        Method::GET => {}
+        Method::PUT | Method::POST => return Box::pin(set_tag(ctx, project, name, body)).await,
+        Method::DELETE => return delete_tag(ctx, project, name).await,
+        _ => return Err(Status::method_not_allowed("GET, PUT, POST, DELETE")),
     }
     ctx.require_in_project(Verb::ViewProject, project).await?;
     let Some((stream, tag)) = name.split_once(':') else {
@@ -230,6 +234,107 @@ pub async fn image_stream_tag(
         "generation": current.generation,
         "image": image_json(&ctx.host, Some(&repository), &info),
     })))
+}
+
+/// `PUT imagestreamtags/<stream>:<tag>` with `tag.from` naming an `ImageStreamImage`
+/// (`<stream>@<digest>`) or an `ImageStreamTag` (`<stream>:<tag>`), in this project or
+/// `from.namespace`: points the tag at that image — `berth tag` and `berth rollback`.
+async fn set_tag(ctx: &Ctx, project: &str, name: &str, body: Value) -> ResourceResult {
+    let Some((stream, tag)) = name.split_once(':') else {
+        return Err(Status::bad_request(
+            "an image stream tag is named <stream>:<tag>",
+        ));
+    };
+    tag.parse::<berth_oci::Tag>()
+        .map_err(|e| Status::invalid(format!("tag {tag:?}: {e}")))?;
+    let destination = format!("{project}/{stream}");
+    destination
+        .parse::<berth_oci::RepoName>()
+        .map_err(|e| Status::invalid(e.to_string()))?;
+    ctx.require_in_project(Verb::Push, project).await?;
+    let from = &body["tag"]["from"];
+    let kind = from["kind"].as_str().unwrap_or("ImageStreamTag");
+    let source_ns = from["namespace"].as_str().unwrap_or(project);
+    let source_name = from["name"]
+        .as_str()
+        .ok_or_else(|| Status::invalid("tag.from.name is required"))?;
+    let meta = ctx.app.access.metadata();
+    if !ctx.allows(Verb::Pull, source_ns).await? {
+        return Err(Status::not_found(
+            "imagestream",
+            &format!("{source_ns}/{source_name}"),
+        ));
+    }
+    let (source_stream, digest) = match kind {
+        "ImageStreamImage" => {
+            let (s, d) = source_name.split_once('@').ok_or_else(|| {
+                Status::invalid("an ImageStreamImage is named <stream>@<digest>")
+            })?;
+            (s.to_string(), d.to_string())
+        }
+        "ImageStreamTag" => {
+            let (s, t) = source_name
+                .split_once(':')
+                .ok_or_else(|| Status::invalid("an ImageStreamTag is named <stream>:<tag>"))?;
+            let repo = format!("{source_ns}/{s}");
+            let current = meta
+                .stream_tags(&repo)
+                .await?
+                .into_iter()
+                .find(|x| x.tag == t)
+                .and_then(|x| x.history.into_iter().next())
+                .ok_or_else(|| Status::not_found("imagestreamtag", source_name))?;
+            (s.to_string(), current.digest)
+        }
+        "DockerImage" => {
+            return Err(Status::invalid(
+                "tagging from another registry (DockerImage) needs image import, which this version does not have",
+            ))
+        }
+        other => {
+            return Err(Status::invalid(format!(
+                "tag.from.kind {other:?} is not ImageStreamImage, ImageStreamTag or DockerImage"
+            )))
+        }
+    };
+    let source = format!("{source_ns}/{source_stream}");
+    match meta.tag_from(&source, &digest, &destination, tag).await {
+        Ok(()) => {}
+        Err(berth_metadata::MetadataError::NotFound(_)) => {
+            return Err(Status::not_found(
+                "imagestreamimage",
+                &format!("{source_stream}@{digest}"),
+            ))
+        }
+        Err(berth_metadata::MetadataError::ProjectUnknown(p)) => {
+            return Err(Status::not_found("project", &p))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    image_stream_tag(ctx, &Method::GET, project, name, Value::Null).await
+}
+
+/// `DELETE imagestreamtags/<stream>:<tag>`: the tag goes (from the registry's tag list too);
+/// its history and images stay.
+async fn delete_tag(ctx: &Ctx, project: &str, name: &str) -> ResourceResult {
+    let Some((stream, tag)) = name.split_once(':') else {
+        return Err(Status::bad_request(
+            "an image stream tag is named <stream>:<tag>",
+        ));
+    };
+    ctx.require_in_project(Verb::Push, project).await?;
+    let repository = format!("{project}/{stream}");
+    if ctx
+        .app
+        .access
+        .metadata()
+        .delete_tag(&repository, tag)
+        .await?
+    {
+        Ok(super::status::deleted("imagestreamtags", name))
+    } else {
+        Err(Status::not_found("imagestreamtag", name))
+    }
 }
 
 pub async fn images(

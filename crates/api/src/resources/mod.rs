@@ -162,7 +162,7 @@ async fn handle(app: AppState, request: Request) -> ResourceResult {
             images::image_stream(&ctx, &method, project, name).await
         }
         ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreamtags", name] => {
-            images::image_stream_tag(&ctx, &method, project, name).await
+            images::image_stream_tag(&ctx, &method, project, name, body).await
         }
         ["apis", "image.openshift.io", "v1", "images"] => {
             images::images(&ctx, &method, &query).await

@@ -181,6 +181,38 @@ pub enum AdmCommand {
     Policy(AdmPolicyCommand),
 }
 
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// SOURCE DESTINATION: `[PROJECT/]STREAM:TAG` or `[PROJECT/]STREAM@DIGEST`, then
+    /// `[PROJECT/]STREAM:TAG`; with -d, the tags to delete.
+    #[arg(required = true)]
+    pub refs: Vec<String>,
+    /// Delete the given tags instead.
+    #[arg(short = 'd', long = "delete")]
+    pub delete: bool,
+    /// Project of names given without one.
+    #[arg(short = 'n', long = "namespace", required = true)]
+    pub namespace: String,
+    #[command(flatten)]
+    pub client: ClientOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// STREAM:TAG to roll back.
+    pub target: String,
+    #[arg(short = 'n', long = "namespace", required = true)]
+    pub namespace: String,
+    /// How many revisions back (1: the one before the current one).
+    #[arg(long, conflicts_with = "to")]
+    pub to_revision: Option<usize>,
+    /// The digest to make current again.
+    #[arg(long)]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub client: ClientOpts,
+}
+
 /// Every client command; `berth`'s command line flattens these beside `serve`.
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -207,4 +239,8 @@ pub enum ClientCommand {
     /// Administration: cluster-wide role bindings.
     #[command(subcommand)]
     Adm(AdmCommand),
+    /// Point an image stream tag at an image (`berth tag app:v1 app:prod`), or delete tags (-d).
+    Tag(TagArgs),
+    /// Make an earlier revision of a tag current again, as a new history entry.
+    Rollback(RollbackArgs),
 }

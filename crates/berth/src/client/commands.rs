@@ -37,6 +37,8 @@ pub async fn run(command: ClientCommand) -> Result<(), ClientError> {
         ClientCommand::Create(c) => create(c).await,
         ClientCommand::Policy(p) => super::policy::policy(p).await,
         ClientCommand::Adm(AdmCommand::Policy(p)) => super::policy::adm_policy(p).await,
+        ClientCommand::Tag(a) => super::tags::tag(a).await,
+        ClientCommand::Rollback(a) => super::tags::rollback(a).await,
     }
 }
 

@@ -7,6 +7,7 @@ pub mod config;
 mod get;
 mod output;
 mod policy;
+mod tags;
 
 pub use args::ClientCommand;
 pub use commands::run;

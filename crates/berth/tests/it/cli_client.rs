@@ -309,3 +309,109 @@ async fn image_streams_through_the_client() {
     let err = c.fails(&["get", "is"]);
     assert!(err.contains("-n PROJECT"), "{err}");
 }
+
+#[tokio::test]
+async fn tag_rollback_and_untag_through_the_client() {
+    for db in crate::support::databases() {
+        let server = TestServer::start_secure(db);
+        let c = Client::new();
+        c.ok(&["login", &server.base, "-u", "admin", "-p", ADMIN_PASSWORD]);
+        c.ok(&["new-project", "team"]);
+        c.ok(&["new-project", "other"]);
+        let token = c.ok(&["whoami", "-t"]).trim().to_string();
+        let reg = crate::support::access::registry_client(
+            &server.base,
+            Some(&token),
+            &[
+                "repository:team/app:pull,push",
+                "repository:other/copy:pull",
+            ],
+        )
+        .await;
+        let revisions: Vec<_> = (0..3)
+            .map(|i| crate::support::registry::Image::generated(80 + i, 1))
+            .collect();
+        for image in &revisions {
+            reg.push_image("team/app", "v1", image).await;
+        }
+        let history = |c: &Client| -> Vec<String> {
+            let is: Value =
+                serde_json::from_str(&c.ok(&["get", "is", "app", "-n", "team", "-o", "json"]))
+                    .unwrap();
+            is["status"]["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["tag"] == "v1")
+                .unwrap()["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["image"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(history(&c).len(), 3, "{db:?}");
+        // Rollback one revision: a fourth entry, pointing at the second push.
+        c.ok(&["rollback", "app:v1", "-n", "team"]);
+        let h = history(&c);
+        assert_eq!(h.len(), 4, "{db:?}: {h:?}");
+        assert_eq!(h[0], revisions[1].digest);
+        let r = reg.get("/v2/team/app/manifests/v1").await;
+        assert_eq!(r.bytes().await.unwrap(), revisions[1].manifest);
+        c.ok(&[
+            "rollback",
+            "app:v1",
+            "-n",
+            "team",
+            "--to",
+            &revisions[0].digest,
+        ]);
+        assert_eq!(history(&c)[0], revisions[0].digest);
+        assert!(c
+            .fails(&["rollback", "app:v1", "-n", "team", "--to-revision", "9"])
+            .contains("revisions"));
+        // Tag within the stream and into another project: the registry serves it there.
+        c.ok(&["tag", "app:v1", "app:prod", "-n", "team"]);
+        assert!(reg.tags("team/app").await.contains(&"prod".to_string()));
+        c.ok(&[
+            "tag",
+            &format!("app@{}", revisions[2].digest),
+            "other/copy:v1",
+            "-n",
+            "team",
+        ]);
+        let r = reg.get("/v2/other/copy/manifests/v1").await;
+        assert_eq!(r.bytes().await.unwrap(), revisions[2].manifest, "{db:?}");
+        let layer = crate::support::registry::sha256(&revisions[2].layers[0]);
+        let r = reg.get(&format!("/v2/other/copy/blobs/{layer}")).await;
+        assert_eq!(
+            r.status(),
+            reqwest::StatusCode::OK,
+            "{db:?}: the copied tag's blobs are served"
+        );
+        // Untag.
+        c.ok(&["tag", "-d", "app:prod", "-n", "team"]);
+        assert!(!reg.tags("team/app").await.contains(&"prod".to_string()));
+        assert!(c
+            .fails(&["tag", "-d", "app:prod", "-n", "team"])
+            .contains("not found"));
+        // A viewer may not tag.
+        c.ok(&["create", "user", "vic", "--password", "vic-password"]);
+        c.ok(&[
+            "policy",
+            "add-role-to-user",
+            "registry-viewer",
+            "vic",
+            "-n",
+            "team",
+        ]);
+        let v = Client::new();
+        v.ok(&["login", &server.base, "-u", "vic", "-p", "vic-password"]);
+        assert!(v
+            .fails(&["tag", "app:v1", "app:vic", "-n", "team"])
+            .contains("forbidden"));
+        assert!(v
+            .fails(&["tag", "app:v1", "other/x:y", "-n", "team"])
+            .contains("not found"));
+    }
+}

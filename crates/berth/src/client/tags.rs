@@ -1,0 +1,150 @@
+//! `berth tag` and `berth rollback`: pointing image stream tags at images.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::args::{RollbackArgs, TagArgs};
+use super::commands::{print, session, urlencode};
+use super::{ClientError, Session};
+
+const IMAGE_API: &str = "/apis/image.openshift.io/v1";
+
+/// `[project/]rest` with the default project.
+fn split_project<'a>(spec: &'a str, default: &'a str) -> (&'a str, &'a str) {
+    match spec.split_once('/') {
+        Some((p, rest)) => (p, rest),
+        None => (default, spec),
+    }
+}
+
+fn istag_path(project: &str, name: &str) -> String {
+    format!(
+        "{IMAGE_API}/namespaces/{project}/imagestreamtags/{}",
+        urlencode(name)
+    )
+}
+
+async fn point(s: &Session, project: &str, dest: &str, from: Value) -> Result<Value, ClientError> {
+    s.call(
+        Method::PUT,
+        &istag_path(project, dest),
+        Some(json!({"kind": "ImageStreamTag", "tag": {"from": from}})),
+        None,
+    )
+    .await
+}
+
+pub(super) async fn tag(a: TagArgs) -> Result<(), ClientError> {
+    let s = session(&a.client)?;
+    if a.delete {
+        for r in &a.refs {
+            let (project, name) = split_project(r, &a.namespace);
+            if !name.contains(':') {
+                return Err(ClientError::usage(format!(
+                    "{r}: give the tag as STREAM:TAG"
+                )));
+            }
+            s.call(Method::DELETE, &istag_path(project, name), None, None)
+                .await?;
+            print(&format!("Deleted tag {project}/{name}.\n"));
+        }
+        return Ok(());
+    }
+    let [source, dest] = a.refs.as_slice() else {
+        return Err(ClientError::usage(
+            "give a source and a destination: berth tag STREAM:TAG STREAM:TAG -n PROJECT",
+        ));
+    };
+    let (src_project, src) = split_project(source, &a.namespace);
+    let (dst_project, dst) = split_project(dest, &a.namespace);
+    if !dst.contains(':') {
+        return Err(ClientError::usage(format!(
+            "{dest}: give the destination as STREAM:TAG"
+        )));
+    }
+    let kind = if src.contains('@') {
+        "ImageStreamImage"
+    } else if src.contains(':') {
+        "ImageStreamTag"
+    } else {
+        return Err(ClientError::usage(format!(
+            "{source}: give the source as STREAM:TAG or STREAM@DIGEST"
+        )));
+    };
+    let v = point(
+        &s,
+        dst_project,
+        dst,
+        json!({"kind": kind, "namespace": src_project, "name": src}),
+    )
+    .await?;
+    let digest = v["image"]["metadata"]["name"].as_str().unwrap_or_default();
+    print(&format!(
+        "Tag {dst_project}/{dst} set to {src_project}/{src} ({digest}).\n"
+    ));
+    Ok(())
+}
+
+pub(super) async fn rollback(a: RollbackArgs) -> Result<(), ClientError> {
+    let s = session(&a.client)?;
+    let Some((stream, tag)) = a.target.split_once(':') else {
+        return Err(ClientError::usage(format!("{}: give STREAM:TAG", a.target)));
+    };
+    let is = s
+        .call(
+            Method::GET,
+            &format!(
+                "{IMAGE_API}/namespaces/{}/imagestreams/{stream}",
+                a.namespace
+            ),
+            None,
+            None,
+        )
+        .await?;
+    let history: Vec<Value> = is["status"]["tags"]
+        .as_array()
+        .and_then(|tags| tags.iter().find(|t| t["tag"] == tag))
+        .and_then(|t| t["items"].as_array().cloned())
+        .ok_or_else(|| ClientError::new(format!("{stream} has no tag {tag}")))?;
+    let digest = match (&a.to, a.to_revision) {
+        (Some(d), _) => {
+            if !history.iter().any(|i| i["image"] == d.as_str()) {
+                return Err(ClientError::new(format!(
+                    "{d} is not in the history of {stream}:{tag}"
+                )));
+            }
+            d.clone()
+        }
+        (None, n) => {
+            let n = n.unwrap_or(1);
+            history
+                .get(n)
+                .and_then(|i| i["image"].as_str())
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    ClientError::new(format!(
+                        "{stream}:{tag} has {} revisions; there is none {n} back",
+                        history.len()
+                    ))
+                })?
+        }
+    };
+    point(
+        &s,
+        &a.namespace,
+        &a.target,
+        json!({"kind": "ImageStreamImage", "name": format!("{stream}@{digest}")}),
+    )
+    .await?;
+    print(&format!("Rolled back {}:{tag} to {digest}.\n", stream));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn projects_split_off_names() {
+        assert_eq!(super::split_project("p/app:v1", "d"), ("p", "app:v1"));
+        assert_eq!(super::split_project("app:v1", "d"), ("d", "app:v1"));
+    }
+}
