@@ -213,6 +213,17 @@ pub struct RollbackArgs {
     pub client: ClientOpts,
 }
 
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    /// is (imagestream).
+    pub resource: String,
+    pub name: String,
+    #[arg(short = 'n', long = "namespace", required = true)]
+    pub namespace: String,
+    #[command(flatten)]
+    pub client: ClientOpts,
+}
+
 /// Every client command; `berth`'s command line flattens these beside `serve`.
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -243,4 +254,6 @@ pub enum ClientCommand {
     Tag(TagArgs),
     /// Make an earlier revision of a tag current again, as a new history entry.
     Rollback(RollbackArgs),
+    /// Show an image stream: its tags, and each tag's history with ages, digests and sizes.
+    Describe(DescribeArgs),
 }

@@ -39,6 +39,7 @@ pub async fn run(command: ClientCommand) -> Result<(), ClientError> {
         ClientCommand::Adm(AdmCommand::Policy(p)) => super::policy::adm_policy(p).await,
         ClientCommand::Tag(a) => super::tags::tag(a).await,
         ClientCommand::Rollback(a) => super::tags::rollback(a).await,
+        ClientCommand::Describe(a) => super::tags::describe(a).await,
     }
 }
 

@@ -3,8 +3,9 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::args::{RollbackArgs, TagArgs};
+use super::args::{DescribeArgs, RollbackArgs, TagArgs};
 use super::commands::{print, session, urlencode};
+use super::output::age;
 use super::{ClientError, Session};
 
 const IMAGE_API: &str = "/apis/image.openshift.io/v1";
@@ -140,8 +141,93 @@ pub(super) async fn rollback(a: RollbackArgs) -> Result<(), ClientError> {
     Ok(())
 }
 
+/// Sizes shown per tag: the newest revisions only.
+const DESCRIBED_REVISIONS: usize = 10;
+
+pub(super) async fn describe(a: DescribeArgs) -> Result<(), ClientError> {
+    if !matches!(a.resource.as_str(), "is" | "imagestream" | "imagestreams") {
+        return Err(ClientError::usage(format!(
+            "cannot describe {:?}: berth describe is NAME -n PROJECT",
+            a.resource
+        )));
+    }
+    let s = session(&a.client)?;
+    let is = s
+        .call(
+            Method::GET,
+            &format!(
+                "{IMAGE_API}/namespaces/{}/imagestreams/{}",
+                a.namespace,
+                urlencode(&a.name)
+            ),
+            None,
+            None,
+        )
+        .await?;
+    let tags = is["status"]["tags"].as_array().cloned().unwrap_or_default();
+    let mut out = format!(
+        "Name:\t\t\t{}\nNamespace:\t\t{}\nCreated:\t\t{} ago\nImage Repository:\t{}\nTags:\t\t\t{}\n",
+        a.name,
+        a.namespace,
+        age(is["metadata"]["creationTimestamp"].as_str().unwrap_or_default()),
+        is["status"]["dockerImageRepository"].as_str().unwrap_or_default(),
+        tags.len()
+    );
+    for t in &tags {
+        out.push_str(&format!("\n{}\n", t["tag"].as_str().unwrap_or_default()));
+        let items = t["items"].as_array().cloned().unwrap_or_default();
+        for (i, item) in items.iter().enumerate() {
+            let digest = item["image"].as_str().unwrap_or_default();
+            let size = if i < DESCRIBED_REVISIONS {
+                match s
+                    .call(
+                        Method::GET,
+                        &format!("{IMAGE_API}/images/{digest}"),
+                        None,
+                        None,
+                    )
+                    .await
+                {
+                    Ok(image) => {
+                        human_size(image["dockerImageMetadata"]["Size"].as_i64().unwrap_or(0))
+                    }
+                    Err(_) => "?".into(),
+                }
+            } else {
+                String::new()
+            };
+            out.push_str(&format!(
+                "  {} {}\n      {} ago, generation {}, {size}\n",
+                if i == 0 { "*" } else { " " },
+                item["dockerImageReference"].as_str().unwrap_or_default(),
+                age(item["created"].as_str().unwrap_or_default()),
+                item["generation"],
+            ));
+        }
+    }
+    print(&out);
+    Ok(())
+}
+
+fn human_size(bytes: i64) -> String {
+    let b = bytes as f64;
+    match bytes {
+        n if n < 1024 => format!("{n} B"),
+        n if n < 1024 * 1024 => format!("{:.1} KiB", b / 1024.0),
+        n if n < 1024 * 1024 * 1024 => format!("{:.1} MiB", b / 1048576.0),
+        _ => format!("{:.1} GiB", b / 1073741824.0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sizes_read_like_sizes() {
+        assert_eq!(super::human_size(10), "10 B");
+        assert_eq!(super::human_size(2048), "2.0 KiB");
+        assert_eq!(super::human_size(3 * 1024 * 1024), "3.0 MiB");
+    }
+
     #[test]
     fn projects_split_off_names() {
         assert_eq!(super::split_project("p/app:v1", "d"), ("p", "app:v1"));

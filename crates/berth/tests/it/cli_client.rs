@@ -351,6 +351,16 @@ async fn tag_rollback_and_untag_through_the_client() {
                 .collect()
         };
         assert_eq!(history(&c).len(), 3, "{db:?}");
+        let described = c.ok(&["describe", "is", "app", "-n", "team"]);
+        assert!(
+            described.contains("Image Repository:") && described.contains(&revisions[2].digest),
+            "{described}"
+        );
+        assert_eq!(described.matches("generation").count(), 3, "{described}");
+        assert!(
+            described.contains(" KiB") || described.contains(" B,") || described.contains(" B\n"),
+            "{described}"
+        );
         // Rollback one revision: a fourth entry, pointing at the second push.
         c.ok(&["rollback", "app:v1", "-n", "team"]);
         let h = history(&c);
