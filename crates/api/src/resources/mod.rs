@@ -79,9 +79,49 @@ impl Ctx {
 
 /// Entry point for every `/apis/…` and `/api/…` request.
 pub async fn dispatch(State(app): State<AppState>, request: Request) -> Response {
-    match handle(app, request).await {
+    let yaml = wants_yaml(request.headers());
+    let response = match handle(app, request).await {
         Ok(r) => r,
         Err(s) => s.into_response(),
+    };
+    if yaml {
+        as_yaml(response).await
+    } else {
+        response
+    }
+}
+
+/// Whether the client asked for YAML (`Accept: application/yaml`), as `kubectl -o yaml` can.
+fn wants_yaml(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| {
+            let a = a.to_ascii_lowercase();
+            (a.contains("application/yaml") || a.contains("text/yaml"))
+                && !a.starts_with("application/json")
+        })
+}
+
+/// Re-encodes a JSON answer as YAML.
+async fn as_yaml(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = body.collect().await.map(|b| b.to_bytes()) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let yaml = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| serde_yaml_ng::to_string(&v).ok());
+    match yaml {
+        Some(text) => {
+            parts.headers.insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/yaml"),
+            );
+            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(text))
+        }
+        None => Response::from_parts(parts, Body::from(bytes)),
     }
 }
 
@@ -114,7 +154,12 @@ async fn handle(app: AppState, request: Request) -> ResourceResult {
         .collect();
     let method = parts.method.clone();
     let query = crate::handlers::query_params_of(&parts.uri);
-    let body = read_body(body, &method).await?;
+    let yaml_body = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.to_ascii_lowercase().contains("yaml"));
+    let body = read_body(body, &method, yaml_body).await?;
     let host = crate::auth::Challenge::for_request(&app, &parts.headers, None).service;
     let ctx = Ctx { app, caller, host };
     let segs: Vec<&str> = path.iter().map(String::as_str).collect();
@@ -179,7 +224,7 @@ async fn handle(app: AppState, request: Request) -> ResourceResult {
 }
 
 /// Reads a JSON body of at most [`MAX_BODY`] bytes; `Value::Null` when there is none.
-async fn read_body(body: Body, method: &Method) -> Result<Value, Status> {
+async fn read_body(body: Body, method: &Method, yaml: bool) -> Result<Value, Status> {
     if !matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
         return Ok(Value::Null);
     }
@@ -197,6 +242,10 @@ async fn read_body(body: Body, method: &Method) -> Result<Value, Status> {
         .to_bytes();
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
+    }
+    if yaml {
+        return serde_yaml_ng::from_slice(&bytes)
+            .map_err(|e| Status::bad_request(format!("the request body is not valid YAML: {e}")));
     }
     serde_json::from_slice(&bytes)
         .map_err(|e| Status::bad_request(format!("the request body is not valid JSON: {e}")))

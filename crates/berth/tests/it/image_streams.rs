@@ -185,3 +185,55 @@ async fn pushes_make_image_streams_with_history_newest_first() {
         );
     }
 }
+
+/// API resources in YAML: answers with `Accept: application/yaml`, and YAML request bodies.
+#[tokio::test]
+async fn resources_speak_yaml_too() {
+    let server = TestServer::start_secure(crate::support::Db::Sqlite);
+    let admin = Api::admin(&server).await;
+    let r = admin
+        .http
+        .post(server.url("/apis/project.openshift.io/v1/projects"))
+        .bearer_auth(&admin.token)
+        .header("content-type", "application/yaml")
+        .header("accept", "application/yaml")
+        .body("metadata:\n  name: yaml-made\n  labels: {team: a}\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["content-type"], "application/yaml");
+    let created: Value = serde_yaml_ng::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(created["metadata"]["labels"]["team"], "a");
+    let json: Value = admin
+        .get("/apis/project.openshift.io/v1/projects/yaml-made")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = admin
+        .http
+        .get(server.url("/apis/project.openshift.io/v1/projects/yaml-made"))
+        .bearer_auth(&admin.token)
+        .header("accept", "application/yaml")
+        .send()
+        .await
+        .unwrap();
+    let yaml: Value = serde_yaml_ng::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(yaml, json);
+    // A broken YAML body is a 400 Status, in YAML.
+    let r = admin
+        .http
+        .post(server.url("/apis/project.openshift.io/v1/projects"))
+        .bearer_auth(&admin.token)
+        .header("content-type", "application/yaml")
+        .header("accept", "application/yaml")
+        .body("metadata: [unclosed\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let status: Value = serde_yaml_ng::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(status["kind"], "Status");
+    assert_eq!(status["reason"], "BadRequest");
+}
