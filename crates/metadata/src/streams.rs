@@ -187,3 +187,51 @@ impl Metadata {
         rows.iter().map(image_detail_row).collect()
     }
 }
+
+impl Metadata {
+    /// Creates an empty image stream in an existing project; `AlreadyExists` when it exists.
+    pub async fn create_image_stream(&self, repository: &str) -> Result<StreamRow> {
+        let project = repository.split('/').next().unwrap_or(repository);
+        let mut w = self.write().await?;
+        let exists = sqlx::query("SELECT 1 AS one FROM projects WHERE name = $1")
+            .bind(project)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+        if exists.is_none() {
+            return Err(crate::MetadataError::NotFound(format!("project {project}")));
+        }
+        let now = crate::now_millis();
+        let done = sqlx::query(
+            "INSERT INTO repositories (name, project, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(repository)
+        .bind(project)
+        .bind(now)
+        .execute(&mut *w.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(crate::MetadataError::AlreadyExists(format!(
+                "imagestream {repository}"
+            )));
+        }
+        w.commit().await?;
+        Ok(StreamRow {
+            repository: repository.to_string(),
+            project: project.to_string(),
+            created_at: now,
+        })
+    }
+
+    /// Deletes an image stream: its tags, history and links go; images and blobs stay for
+    /// pruning. False when there was none.
+    pub async fn delete_image_stream(&self, repository: &str) -> Result<bool> {
+        let mut w = self.write().await?;
+        let done = sqlx::query("DELETE FROM repositories WHERE name = $1")
+            .bind(repository)
+            .execute(&mut *w.tx)
+            .await?;
+        w.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -144,9 +144,27 @@ pub async fn image_streams(
     method: &Method,
     project: &str,
     query: &HashMap<String, Vec<String>>,
+    body: Value,
 ) -> ResourceResult {
-    if *method != Method::GET {
-        return Err(Status::method_not_allowed("GET"));
+    match *method {
+        Method::GET => {}
+        Method::POST => {
+            ctx.require_in_project(Verb::Push, project).await?;
+            let name = super::str_at(&body, &["metadata", "name"])
+                .ok_or_else(|| Status::invalid("metadata.name is required"))?;
+            let repository = format!("{project}/{name}");
+            repository
+                .parse::<berth_oci::RepoName>()
+                .map_err(|e| Status::invalid(e.to_string()))?;
+            let row = ctx
+                .app
+                .access
+                .metadata()
+                .create_image_stream(&repository)
+                .await?;
+            return Ok(super::created(stream_json(&ctx.host, &row, &[])));
+        }
+        _ => return Err(Status::method_not_allowed("GET, POST")),
     }
     ctx.require_in_project(Verb::ViewProject, project).await?;
     let (limit, after) = paging(query)?;
@@ -168,12 +186,21 @@ pub async fn image_streams(
 }
 
 pub async fn image_stream(ctx: &Ctx, method: &Method, project: &str, name: &str) -> ResourceResult {
-    if *method != Method::GET {
-        return Err(Status::method_not_allowed("GET"));
-    }
-    ctx.require_in_project(Verb::ViewProject, project).await?;
     let meta = ctx.app.access.metadata();
     let repository = format!("{project}/{name}");
+    match *method {
+        Method::GET => {}
+        Method::DELETE => {
+            ctx.require_in_project(Verb::Push, project).await?;
+            return if meta.delete_image_stream(&repository).await? {
+                Ok(super::status::deleted("imagestreams", name))
+            } else {
+                Err(Status::not_found("imagestream", name))
+            };
+        }
+        _ => return Err(Status::method_not_allowed("GET, DELETE")),
+    }
+    ctx.require_in_project(Verb::ViewProject, project).await?;
     let Some(s) = meta.image_stream(&repository).await? else {
         return Err(Status::not_found("imagestream", name));
     };
@@ -335,6 +362,52 @@ async fn delete_tag(ctx: &Ctx, project: &str, name: &str) -> ResourceResult {
     } else {
         Err(Status::not_found("imagestreamtag", name))
     }
+}
+
+/// `imagestreamimages/<stream>@<digest>`: an image of the stream.
+pub async fn image_stream_image(
+    ctx: &Ctx,
+    method: &Method,
+    project: &str,
+    name: &str,
+) -> ResourceResult {
+    if *method != Method::GET {
+        return Err(Status::method_not_allowed("GET"));
+    }
+    ctx.require_in_project(Verb::ViewProject, project).await?;
+    let Some((stream, digest)) = name.split_once('@') else {
+        return Err(Status::bad_request(
+            "an image stream image is named <stream>@<digest>",
+        ));
+    };
+    let meta = ctx.app.access.metadata();
+    let repository = format!("{project}/{stream}");
+    if meta
+        .image_in_repository(&repository, digest)
+        .await?
+        .is_none()
+    {
+        return Err(Status::not_found("imagestreamimage", name));
+    }
+    let Some(row) = meta.image_detail(digest).await? else {
+        return Err(Status::not_found("imagestreamimage", name));
+    };
+    let info = ctx
+        .app
+        .registry
+        .image_info(row)
+        .await
+        .map_err(registry_status)?;
+    Ok(ok(json!({
+        "apiVersion": API_VERSION,
+        "kind": "ImageStreamImage",
+        "metadata": {
+            "name": name,
+            "namespace": project,
+            "creationTimestamp": timestamp(info.row.created_at),
+        },
+        "image": image_json(&ctx.host, Some(&repository), &info),
+    })))
 }
 
 pub async fn images(

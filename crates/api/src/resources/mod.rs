@@ -201,13 +201,16 @@ async fn handle(app: AppState, request: Request) -> ResourceResult {
         }
         ["apis", "authorization.openshift.io", "v1", "clusterroles"] => bindings::roles(&method),
         ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreams"] => {
-            images::image_streams(&ctx, &method, project, &query).await
+            images::image_streams(&ctx, &method, project, &query, body).await
         }
         ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreams", name] => {
             images::image_stream(&ctx, &method, project, name).await
         }
         ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreamtags", name] => {
             images::image_stream_tag(&ctx, &method, project, name, body).await
+        }
+        ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreamimages", name] => {
+            images::image_stream_image(&ctx, &method, project, name).await
         }
         ["apis", "image.openshift.io", "v1", "images"] => {
             images::images(&ctx, &method, &query).await
