@@ -32,11 +32,11 @@ pub struct LoginArgs {
     /// User name (not needed with --token).
     #[arg(short = 'u', long = "username")]
     pub user: Option<String>,
-    /// Password; without it, and without --token, the password is read from standard input.
-    #[arg(short = 'p', long = "password")]
+    /// Password; without it (and without --token) it is asked for, or read from standard input.
+    #[arg(short = 'p', long = "password", conflicts_with_all = ["password_stdin", "token"])]
     pub password: Option<String>,
-    /// Read the password from standard input.
-    #[arg(long)]
+    /// Read the password from the first line of standard input.
+    #[arg(long, conflicts_with = "token")]
     pub password_stdin: bool,
     /// Log in with an existing API token instead of a password.
     #[arg(long)]
@@ -67,11 +67,11 @@ pub struct NewProjectArgs {
 #[derive(Debug, Args)]
 pub struct GetArgs {
     /// projects, users, serviceaccounts (sa), tokens, rolebindings, clusterrolebindings,
-    /// clusterroles.
+    /// clusterroles, imagestreams (is), imagestreamtags (istag), images.
     pub resource: String,
     /// One object by name.
     pub name: Option<String>,
-    /// Project.
+    /// Project (tokens: those of its service accounts).
     #[arg(short = 'n', long = "namespace")]
     pub namespace: Option<String>,
     #[command(flatten)]
@@ -82,7 +82,8 @@ pub struct GetArgs {
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
-    /// project, user, serviceaccount (sa), token, rolebinding, clusterrolebinding.
+    /// project, user, serviceaccount (sa), token, rolebinding, clusterrolebinding, imagestream
+    /// (is).
     pub resource: String,
     pub name: String,
     /// Project (for service accounts and role bindings).
@@ -109,6 +110,7 @@ pub enum CreateCommand {
     #[command(visible_alias = "sa")]
     Serviceaccount {
         name: String,
+        /// Project.
         #[arg(short = 'n', long = "namespace", required = true)]
         namespace: String,
         #[command(flatten)]
@@ -120,9 +122,10 @@ pub enum CreateCommand {
     Token {
         /// USER, or serviceaccount/NAME (with -n PROJECT) [default: yourself].
         target: Option<String>,
+        /// Project of the service account.
         #[arg(short = 'n', long = "namespace")]
         namespace: Option<String>,
-        /// Lifetime, for example 24h or 30d [default: does not expire].
+        /// Lifetime, for example 24h or 30d (at least 1s) [default: does not expire].
         #[arg(long)]
         duration: Option<humantime::Duration>,
         #[command(flatten)]
@@ -135,6 +138,7 @@ pub struct RoleArgs {
     pub role: String,
     /// The user (or system:serviceaccount:PROJECT:NAME) or group.
     pub subject: String,
+    /// Project.
     #[arg(short = 'n', long = "namespace", required = true)]
     pub namespace: String,
     #[command(flatten)]
@@ -201,6 +205,7 @@ pub struct TagArgs {
 pub struct RollbackArgs {
     /// STREAM:TAG to roll back.
     pub target: String,
+    /// Project.
     #[arg(short = 'n', long = "namespace", required = true)]
     pub namespace: String,
     /// How many revisions back (1: the one before the current one).
@@ -218,6 +223,7 @@ pub struct DescribeArgs {
     /// is (imagestream).
     pub resource: String,
     pub name: String,
+    /// Project.
     #[arg(short = 'n', long = "namespace", required = true)]
     pub namespace: String,
     #[command(flatten)]
@@ -230,16 +236,17 @@ pub enum ClientCommand {
     /// Log in to a Berth server; the server and an API token are kept in
     /// $XDG_CONFIG_HOME/berth/config.yaml (mode 0600).
     Login(LoginArgs),
-    /// Revoke the stored token and forget it.
+    /// Revoke the stored token on the server and forget it.
     Logout(ClientOpts),
     /// Print who you are logged in as (-t: the token, for podman login -p).
     Whoami(WhoamiArgs),
     /// Create a project; you become its admin.
     NewProject(NewProjectArgs),
     /// List or show objects: projects, users, serviceaccounts, tokens, rolebindings,
-    /// clusterrolebindings, clusterroles.
+    /// clusterrolebindings, clusterroles, imagestreams, imagestreamtags, images.
     Get(GetArgs),
-    /// Delete an object: project, user, serviceaccount, token, rolebinding, clusterrolebinding.
+    /// Delete an object: project, user, serviceaccount, token, rolebinding, clusterrolebinding,
+    /// imagestream.
     Delete(DeleteArgs),
     /// Create a user, a service account or an API token.
     #[command(subcommand)]

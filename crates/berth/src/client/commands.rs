@@ -43,21 +43,63 @@ pub async fn run(command: ClientCommand) -> Result<(), ClientError> {
     }
 }
 
-/// The session from flags, environment and the stored configuration.
+/// The session from flags, environment and the stored configuration. The stored token goes
+/// only to the server it was issued by: with `--server` naming another one, give `--token` too.
 pub(super) fn session(opts: &ClientOpts) -> Result<Session, ClientError> {
     let stored = config::load(&config::path()?)?;
-    let server = opts
-        .server
-        .clone()
-        .or(stored.server)
-        .ok_or_else(|| ClientError::new("not logged in: run berth login <url> -u <user>"))?;
-    let token = opts.token.clone().or(stored.token);
-    if token.is_none() {
-        return Err(ClientError::new(format!(
+    let (server, token) = pick_credentials(opts, &stored)?;
+    Session::new(&server, Some(token), opts.insecure_skip_tls_verify)
+}
+
+fn pick_credentials(
+    opts: &ClientOpts,
+    stored: &ClientConfig,
+) -> Result<(String, String), ClientError> {
+    let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+    let server = match (&opts.server, &stored.server) {
+        (Some(s), _) | (None, Some(s)) => s.trim_end_matches('/').to_string(),
+        (None, None) => {
+            return Err(ClientError::new(
+                "not logged in: run berth login <url> -u <user>",
+            ))
+        }
+    };
+    let stored_token = match &stored.server {
+        Some(s) if same(s, &server) => stored.token.clone(),
+        _ => None,
+    };
+    match (&opts.token, stored_token, &stored.server) {
+        (Some(t), _, _) => Ok((server, t.clone())),
+        (None, Some(t), _) => Ok((server, t)),
+        (None, None, Some(other)) if stored.token.is_some() && !same(other, &server) => {
+            Err(ClientError::new(format!(
+                "not logged in to {server} (your token is for {other}): run berth login {server} -u <user>, or give --token"
+            )))
+        }
+        (None, None, _) => Err(ClientError::new(format!(
             "not logged in: run berth login {server} -u <user>"
+        ))),
+    }
+}
+
+/// User names never hold `:` (Basic auth splits on the first one).
+pub(super) fn check_user_name(name: &str) -> Result<(), ClientError> {
+    if name.contains(':') {
+        return Err(ClientError::usage(format!(
+            "the user name {name:?} contains ':', which user names may not"
         )));
     }
-    Session::new(&server, token, opts.insecure_skip_tls_verify)
+    Ok(())
+}
+
+/// A token lifetime in whole seconds, at least one (the API's `0` means "never expires").
+fn expires_in(d: std::time::Duration) -> Result<u64, ClientError> {
+    match d.as_secs() {
+        0 => Err(ClientError::usage(
+            "--duration must be at least 1s; leave it out for a token that does not expire",
+        )),
+        secs => Ok(secs),
+    }
 }
 
 pub(super) fn print(text: &str) {
@@ -80,6 +122,9 @@ fn created(v: &Value, kind: &str, format: Format) -> Result<(), ClientError> {
 // ---- login, logout, whoami ----
 
 async fn login(a: LoginArgs) -> Result<(), ClientError> {
+    if let Some(user) = &a.user {
+        check_user_name(user)?;
+    }
     let path = config::path()?;
     let (user, token) = match (&a.token, &a.user) {
         (Some(token), _) => {
@@ -88,16 +133,12 @@ async fn login(a: LoginArgs) -> Result<(), ClientError> {
             (str_of(&me, &["metadata", "name"]), token.clone())
         }
         (None, Some(user)) => {
-            if user.contains(':') {
-                return Err(ClientError::usage(format!(
-                    "the user name {user:?} contains ':', which user names may not"
-                )));
-            }
+            // Checked before the password is asked for.
+            let s = Session::new(&a.url, None, a.insecure_skip_tls_verify)?;
             let password = match &a.password {
                 Some(p) => p.clone(),
                 None => read_password(a.password_stdin)?,
             };
-            let s = Session::new(&a.url, None, a.insecure_skip_tls_verify)?;
             let v = s
                 .call(Method::POST, TOKENS, Some(json!({})), Some((user, &password)))
                 .await?;
@@ -125,18 +166,20 @@ async fn login(a: LoginArgs) -> Result<(), ClientError> {
     Ok(())
 }
 
+/// The password from standard input: asked for without echo on a terminal, else its first line.
 fn read_password(explicit_stdin: bool) -> Result<String, ClientError> {
     let stdin = std::io::stdin();
-    if !explicit_stdin && stdin.is_terminal() {
-        eprint!("Password: ");
-        let _ = std::io::stderr().flush();
-    }
-    let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| ClientError::new(format!("cannot read the password: {e}")))?;
-    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    let password = if !explicit_stdin && stdin.is_terminal() {
+        rpassword::prompt_password("Password: ")
+            .map_err(|e| ClientError::new(format!("cannot read the password: {e}")))?
+    } else {
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| ClientError::new(format!("cannot read the password: {e}")))?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    };
     if password.is_empty() {
         return Err(ClientError::usage(
             "no password given: use -p PASSWORD or --password-stdin",
@@ -145,27 +188,40 @@ fn read_password(explicit_stdin: bool) -> Result<String, ClientError> {
     Ok(password)
 }
 
+/// Revokes the token on the server (best effort, as `oc logout`) and forgets it here.
 async fn logout(opts: ClientOpts) -> Result<(), ClientError> {
     let path = config::path()?;
     let mut stored = config::load(&path)?;
     let s = session(&opts)?;
-    if let Some(token) = &s.token {
-        let id = berth_access::secrets::token_id(&berth_access::secrets::token_hash(token));
-        match s
-            .call(Method::DELETE, &format!("{TOKENS}/{id}"), None, None)
-            .await
-        {
-            Ok(_) => {}
-            // Already expired or revoked: forgetting it is all there is to do.
-            Err(e)
-                if e.message.starts_with("not found") || e.message.starts_with("unauthorized") => {}
-            Err(e) => return Err(e),
-        }
+    let token = s.token.clone().unwrap_or_default();
+    let id = berth_access::secrets::token_id(&berth_access::secrets::token_hash(&token));
+    match s
+        .call(Method::DELETE, &format!("{TOKENS}/{id}"), None, None)
+        .await
+    {
+        Ok(_) => {}
+        // Already expired or revoked: forgetting it is all there is to do.
+        Err(e) if e.message.contains("not found") || e.message.contains("unauthorized") => {}
+        Err(e) => eprintln!(
+            "warning: the token was not revoked on {} ({}); it stays valid until it expires or someone runs berth delete token {id}",
+            s.server,
+            e.message.replace('\n', " ")
+        ),
     }
-    let user = stored.user.take().unwrap_or_default();
-    stored.token = None;
-    config::save(&path, &stored)?;
-    print(&format!("Logged \"{user}\" out on \"{}\"\n", s.server));
+    let user = if stored.token.as_deref() == Some(token.as_str()) {
+        stored.token = None;
+        let user = stored.user.take().unwrap_or_default();
+        config::save(&path, &stored)?;
+        user
+    } else {
+        // A token given with --token or BERTH_TOKEN: the stored login stays.
+        String::new()
+    };
+    if user.is_empty() {
+        print(&format!("Logged out on \"{}\"\n", s.server));
+    } else {
+        print(&format!("Logged \"{user}\" out on \"{}\"\n", s.server));
+    }
     Ok(())
 }
 
@@ -192,11 +248,7 @@ async fn create(c: CreateCommand) -> Result<(), ClientError> {
             output,
             client,
         } => {
-            if name.contains(':') {
-                return Err(ClientError::usage(format!(
-                    "the user name {name:?} contains ':', which user names may not"
-                )));
-            }
+            check_user_name(&name)?;
             let mut body = json!({"metadata": {"name": name}});
             if let Some(p) = password {
                 body["password"] = Value::String(p);
@@ -234,7 +286,7 @@ async fn create(c: CreateCommand) -> Result<(), ClientError> {
                 body["userName"] = Value::String(u);
             }
             if let Some(d) = duration {
-                body["expiresIn"] = json!(d.as_secs().max(1));
+                body["expiresIn"] = json!(expires_in(d.into())?);
             }
             let v = session(&client)?
                 .call(Method::POST, TOKENS, Some(body), None)
@@ -293,5 +345,79 @@ mod tests {
             Some("alice".into())
         );
         assert_eq!(token_target(None, None).unwrap(), None);
+    }
+
+    #[test]
+    fn user_names_with_a_colon_are_refused() {
+        assert!(check_user_name("alice").is_ok());
+        let e = check_user_name("a:b").unwrap_err();
+        assert_eq!(e.code, 2);
+        assert!(e.message.contains("':'"), "{}", e.message);
+    }
+
+    #[test]
+    fn durations_become_whole_seconds() {
+        let secs = |s: &str| expires_in(s.parse::<humantime::Duration>().unwrap().into());
+        assert_eq!(secs("24h").unwrap(), 86_400);
+        assert_eq!(secs("30d").unwrap(), 30 * 86_400);
+        assert_eq!(secs("1h 30m").unwrap(), 5_400);
+        assert_eq!(secs("0s").unwrap_err().code, 2);
+        assert_eq!(secs("500ms").unwrap_err().code, 2);
+        assert!("bogus".parse::<humantime::Duration>().is_err());
+        assert!("30".parse::<humantime::Duration>().is_err());
+    }
+
+    fn opts(server: Option<&str>, token: Option<&str>) -> ClientOpts {
+        ClientOpts {
+            server: server.map(str::to_string),
+            token: token.map(str::to_string),
+            insecure_skip_tls_verify: false,
+        }
+    }
+
+    #[test]
+    fn the_stored_token_goes_only_to_its_own_server() {
+        let stored = ClientConfig {
+            server: Some("http://a:5000".into()),
+            user: Some("u".into()),
+            token: Some("sha256~stored".into()),
+        };
+        let pick = |o: ClientOpts, c: &ClientConfig| pick_credentials(&o, c);
+        assert_eq!(
+            pick(opts(None, None), &stored).unwrap(),
+            ("http://a:5000".into(), "sha256~stored".into())
+        );
+        assert_eq!(
+            pick(opts(Some("http://a:5000/"), None), &stored).unwrap(),
+            ("http://a:5000".into(), "sha256~stored".into())
+        );
+        let e = pick(opts(Some("http://b:5000"), None), &stored).unwrap_err();
+        assert!(
+            e.message.contains("not logged in to http://b:5000"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            pick(opts(Some("http://b:5000"), Some("t")), &stored).unwrap(),
+            ("http://b:5000".into(), "t".into())
+        );
+        assert_eq!(
+            pick(opts(None, Some("t")), &stored).unwrap(),
+            ("http://a:5000".into(), "t".into())
+        );
+        let none = ClientConfig::default();
+        let e = pick(opts(None, None), &none).unwrap_err();
+        assert!(
+            e.message.contains("not logged in: run berth login <url>"),
+            "{}",
+            e.message
+        );
+        let e = pick(opts(Some("http://b:5000"), None), &none).unwrap_err();
+        assert!(
+            e.message
+                .contains("not logged in: run berth login http://b:5000"),
+            "{}",
+            e.message
+        );
     }
 }

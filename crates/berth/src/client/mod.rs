@@ -108,15 +108,26 @@ impl Session {
             .unwrap_or_else(|| format!("the server answered {status} to {method} {path}"));
         Err(ClientError::new(match status {
             StatusCode::UNAUTHORIZED if basic.is_none() => format!(
-                "unauthorized: {message}\nyour session may have expired or been revoked: run berth login {}",
+                "{}\nyour session may have expired or been revoked: run berth login {}",
+                labelled("unauthorized", &message),
                 self.server
             ),
-            StatusCode::UNAUTHORIZED => format!("login failed: {message}"),
-            StatusCode::FORBIDDEN => format!("forbidden: {message}"),
-            StatusCode::NOT_FOUND => format!("not found: {message}"),
-            StatusCode::CONFLICT => format!("conflict: {message}"),
-            _ => format!("error: {message}"),
+            StatusCode::UNAUTHORIZED => labelled("login failed", &message),
+            StatusCode::FORBIDDEN => labelled("forbidden", &message),
+            StatusCode::NOT_FOUND => labelled("not found", &message),
+            StatusCode::CONFLICT => labelled("conflict", &message),
+            _ => labelled("error", &message),
         }))
+    }
+}
+
+/// `label: message`, unless the server's message already says it (`login failed: login
+/// failed: …` helps nobody).
+fn labelled(label: &str, message: &str) -> String {
+    if message.to_lowercase().contains(label) {
+        message.to_string()
+    } else {
+        format!("{label}: {message}")
     }
 }
 
@@ -128,4 +139,23 @@ fn root_cause(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     cause
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn errors_are_labelled_once() {
+        assert_eq!(
+            super::labelled("forbidden", "alice may not"),
+            "forbidden: alice may not"
+        );
+        assert_eq!(
+            super::labelled("login failed", "login failed: wrong password"),
+            "login failed: wrong password"
+        );
+        assert_eq!(
+            super::labelled("not found", "project \"x\" not found"),
+            "project \"x\" not found"
+        );
+    }
 }
