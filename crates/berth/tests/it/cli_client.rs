@@ -19,15 +19,55 @@ impl Client {
         }
     }
 
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_berth"))
-            .args(args)
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.args(args)
             .env("XDG_CONFIG_HOME", self.config_home.path())
             .env_remove("BERTH_SERVER")
             .env_remove("BERTH_TOKEN")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run berth")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run berth")
+    }
+
+    /// Runs with `input` on standard input (not a terminal).
+    fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run berth");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("wait for berth")
+    }
+
+    /// Runs and expects failure with `code`; answers stderr.
+    fn fails_with(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "berth {}: {err}",
+            args.join(" ")
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "berth {}: stdout on failure",
+            args.join(" ")
+        );
+        err
     }
 
     /// Runs and expects success; answers stdout.
@@ -424,4 +464,369 @@ async fn tag_rollback_and_untag_through_the_client() {
             .fails(&["tag", "app:v1", "other/x:y", "-n", "team"])
             .contains("not found"));
     }
+}
+
+/// A service account's token, from creation to revocation: listed without its secret, usable at
+/// once, refused at once after `berth delete token`.
+#[tokio::test]
+async fn service_account_tokens_are_listed_without_secrets_and_revoked() {
+    let server = TestServer::start_secure(Db::Sqlite);
+    let admin = Client::new();
+    admin.ok(&["login", &server.base, "-u", "admin", "-p", ADMIN_PASSWORD]);
+    assert_eq!(
+        admin.ok(&["new-project", "team", "-o", "name"]),
+        "project/team\n"
+    );
+    let out = admin.ok(&["create", "serviceaccount", "ci", "-n", "team"]);
+    assert_eq!(out, "serviceaccount \"ci\" created\n");
+    let sa: Value =
+        serde_json::from_str(&admin.ok(&["get", "sa", "ci", "-n", "team", "-o", "json"])).unwrap();
+    assert_eq!(sa["kind"], "ServiceAccount");
+    assert_eq!(sa["metadata"]["namespace"], "team");
+    // Only the token on stdout, so that TOKEN=$(berth create token …) works.
+    let out = admin.ok(&[
+        "create",
+        "token",
+        "serviceaccount/ci",
+        "-n",
+        "team",
+        "--duration",
+        "30d",
+    ]);
+    let token = out.trim_end_matches('\n');
+    assert!(
+        token.starts_with("sha256~") && !token.contains('\n'),
+        "{out:?}"
+    );
+    let sa_client = Client::new();
+    let out = sa_client.ok(&["login", &server.base, "--token", token]);
+    assert_eq!(
+        out,
+        format!(
+            "Logged into \"{}\" as \"system:serviceaccount:team:ci\".\n",
+            server.base
+        )
+    );
+    assert_eq!(
+        sa_client.ok(&["whoami"]).trim(),
+        "system:serviceaccount:team:ci"
+    );
+    assert_eq!(sa_client.ok(&["whoami", "-t"]).trim(), token);
+
+    let json = admin.ok(&["get", "tokens", "-n", "team", "-o", "json"]);
+    assert!(!json.contains("sha256~"), "{json}");
+    let list: Value = serde_json::from_str(&json).unwrap();
+    let list = list.as_array().expect("a JSON list");
+    assert_eq!(list.len(), 1, "{json}");
+    let keys: Vec<&String> = list[0].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["created", "expires", "id", "user"]);
+    assert_eq!(list[0]["user"], "system:serviceaccount:team:ci");
+    let expires = list[0]["expires"].as_str().expect("an expiry");
+    let created = list[0]["created"].as_str().unwrap();
+    let lifetime = humantime::parse_rfc3339(expires)
+        .unwrap()
+        .duration_since(humantime::parse_rfc3339(created).unwrap())
+        .unwrap();
+    assert_eq!(lifetime.as_secs(), 30 * 86_400);
+    let id = list[0]["id"].as_str().unwrap();
+    let table = admin.ok(&["get", "tokens", "-n", "team"]);
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["ID", "USER", "CREATED", "EXPIRES"], "{table}");
+    assert!(table.contains(id) && !table.contains("sha256~"), "{table}");
+
+    let out = admin.ok(&["delete", "token", id]);
+    assert!(out.contains(id), "{out}");
+    let err = sa_client.fails_with(1, &["whoami"]);
+    assert!(err.contains("berth login"), "{err}");
+    assert!(admin
+        .ok(&["get", "tokens", "-n", "team"])
+        .contains("No resources found"));
+    let err = admin.fails_with(1, &["delete", "token", id]);
+    assert!(err.contains("not found"), "{err}");
+    // Too short a lifetime, or no project for a service account: usage errors, nothing sent.
+    admin.fails_with(2, &["create", "token", "alice", "--duration", "0s"]);
+    admin.fails_with(2, &["create", "token", "alice", "--duration", "soon"]);
+    let err = admin.fails_with(2, &["create", "token", "serviceaccount/ci"]);
+    assert!(err.contains("-n PROJECT"), "{err}");
+}
+
+/// Projects through the client: the table, YAML as the server sent it, delete.
+#[tokio::test]
+async fn projects_are_created_listed_and_deleted() {
+    let server = TestServer::start_secure(Db::Sqlite);
+    let c = Client::new();
+    c.ok(&["login", &server.base, "-u", "admin", "-p", ADMIN_PASSWORD]);
+    assert_eq!(
+        c.ok(&["new-project", "alpha"]),
+        "project \"alpha\" created\n"
+    );
+    c.ok(&["new-project", "a-much-longer-name"]);
+    let table = c.ok(&["get", "projects"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[0], "NAME                DISPLAY NAME  STATUS",
+        "{table}"
+    );
+    assert!(
+        lines.contains(&"alpha                             Active"),
+        "{table}"
+    );
+    let yaml: Value =
+        serde_yaml_ng::from_str(&c.ok(&["get", "project", "alpha", "-o", "yaml"])).expect("YAML");
+    assert_eq!(yaml["kind"], "Project");
+    assert_eq!(
+        yaml["metadata"]["annotations"]["openshift.io/requester"],
+        "admin"
+    );
+    let names = c.ok(&["get", "projects", "-o", "name"]);
+    assert!(names.contains("project/alpha\n"), "{names}");
+    let err = c.fails_with(1, &["new-project", "alpha"]);
+    assert!(err.contains("exists"), "{err}");
+    assert_eq!(
+        c.ok(&["delete", "project", "alpha"]),
+        "project \"alpha\" deleted\n"
+    );
+    assert!(!c.ok(&["get", "projects"]).contains("alpha "));
+    let err = c.fails_with(1, &["delete", "project", "alpha"]);
+    assert!(err.contains("not found"), "{err}");
+}
+
+/// Group bindings in a project and cluster-wide, and what removing a missing subject says.
+#[tokio::test]
+async fn group_roles_are_added_and_removed() {
+    let server = TestServer::start_secure(Db::Sqlite);
+    let c = Client::new();
+    c.ok(&["login", &server.base, "-u", "admin", "-p", ADMIN_PASSWORD]);
+    c.ok(&["new-project", "pub"]);
+    assert_eq!(anonymous_tags(&server).await, 401);
+    let binding = |c: &Client, role: &str| -> Value {
+        serde_json::from_str(&c.ok(&["get", "rolebinding", role, "-n", "pub", "-o", "json"]))
+            .unwrap()
+    };
+    c.ok(&[
+        "policy",
+        "add-role-to-group",
+        "system:image-puller",
+        "system:unauthenticated",
+        "-n",
+        "pub",
+    ]);
+    c.ok(&[
+        "policy",
+        "add-role-to-user",
+        "system:image-puller",
+        "system:serviceaccount:pub:robot",
+        "-n",
+        "pub",
+    ]);
+    let b = binding(&c, "system:image-puller");
+    assert_eq!(
+        b["groupNames"],
+        serde_json::json!(["system:unauthenticated"])
+    );
+    assert_eq!(
+        b["userNames"],
+        serde_json::json!(["system:serviceaccount:pub:robot"])
+    );
+    // Anonymous callers may now pull from the project (no such repository, rather than 401).
+    assert_eq!(anonymous_tags(&server).await, 404);
+    c.ok(&[
+        "policy",
+        "remove-role-from-group",
+        "system:image-puller",
+        "system:unauthenticated",
+        "-n",
+        "pub",
+    ]);
+    assert_eq!(anonymous_tags(&server).await, 401);
+    let b = binding(&c, "system:image-puller");
+    assert_eq!(b["groupNames"], serde_json::json!([]));
+    assert_eq!(
+        b["userNames"],
+        serde_json::json!(["system:serviceaccount:pub:robot"])
+    );
+    let err = c.fails_with(
+        1,
+        &[
+            "policy",
+            "remove-role-from-group",
+            "system:image-puller",
+            "system:unauthenticated",
+            "-n",
+            "pub",
+        ],
+    );
+    assert!(err.contains("does not have role"), "{err}");
+    c.ok(&[
+        "policy",
+        "remove-role-from-user",
+        "system:image-puller",
+        "system:serviceaccount:pub:robot",
+        "-n",
+        "pub",
+    ]);
+    let err = c.fails_with(
+        1,
+        &["get", "rolebinding", "system:image-puller", "-n", "pub"],
+    );
+    assert!(err.contains("not found"), "{err}");
+    // A user name with ':' that is not a service account never reaches the server.
+    let err = c.fails_with(
+        2,
+        &["policy", "add-role-to-user", "view", "a:b", "-n", "pub"],
+    );
+    assert!(err.contains("':'"), "{err}");
+    // Cluster-wide, for a group.
+    c.ok(&[
+        "adm",
+        "policy",
+        "add-cluster-role-to-group",
+        "system:image-puller",
+        "system:authenticated",
+    ]);
+    let table = c.ok(&["get", "clusterrolebindings"]);
+    assert!(table.contains("system:authenticated"), "{table}");
+    c.ok(&[
+        "adm",
+        "policy",
+        "remove-cluster-role-from-group",
+        "system:image-puller",
+        "system:authenticated",
+    ]);
+    let table = c.ok(&["get", "clusterrolebindings"]);
+    assert!(!table.contains("system:authenticated "), "{table}");
+}
+
+async fn anonymous_tags(server: &TestServer) -> u16 {
+    reqwest::get(server.url("/v2/pub/app/tags/list"))
+        .await
+        .expect("GET tags/list")
+        .status()
+        .as_u16()
+}
+
+/// Passwords from standard input, credentials from the environment, and errors that say what
+/// to do: not logged in, a server that is not there, a token meant for another server.
+#[tokio::test]
+async fn credentials_from_stdin_and_environment_and_the_errors() {
+    let server = TestServer::start_secure(Db::Sqlite);
+    let c = Client::new();
+    let err = c.fails_with(1, &["get", "projects"]);
+    assert!(err.contains("not logged in: run berth login"), "{err}");
+    // No -p: the password is the first line of standard input.
+    let out = c.run_with_stdin(
+        &["login", &server.base, "-u", "admin"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = c.run_with_stdin(
+        &["login", &server.base, "-u", "admin", "--password-stdin"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = c.run_with_stdin(&["login", &server.base, "-u", "admin"], "");
+    assert_eq!(out.status.code(), Some(2));
+    c.fails_with(
+        2,
+        &[
+            "login",
+            &server.base,
+            "-u",
+            "admin",
+            "-p",
+            "x",
+            "--token",
+            "y",
+        ],
+    );
+    let err = c.fails_with(2, &["login", &server.base, "-u", "a:b", "-p", "x"]);
+    assert!(err.contains("':'"), "{err}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = c.config_file().parent().unwrap().to_path_buf();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        let mode = std::fs::metadata(c.config_file())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "only config.yaml, no temporary files");
+    }
+    let stored: Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(c.config_file()).unwrap()).unwrap();
+    assert_eq!(stored["server"], server.base.as_str());
+    assert_eq!(stored["user"], "admin");
+    let token = stored["token"].as_str().unwrap().to_string();
+
+    // BERTH_SERVER and BERTH_TOKEN stand in for a login.
+    let env_only = Client::new();
+    let out = env_only
+        .command(&["whoami"])
+        .env("BERTH_SERVER", &server.base)
+        .env("BERTH_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "admin");
+    assert_eq!(
+        env_only
+            .ok(&["whoami", "--server", &server.base, "--token", &token])
+            .trim(),
+        "admin"
+    );
+    let err = env_only.fails_with(
+        1,
+        &[
+            "whoami",
+            "--token",
+            "sha256~not-a-token",
+            "--server",
+            &server.base,
+        ],
+    );
+    assert!(err.contains("berth login"), "{err}");
+
+    // Nothing listens there: the error names the server.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let err = c.fails_with(1, &["login", &dead, "-u", "admin", "-p", "x"]);
+    assert!(err.contains(&dead), "{err}");
+    // The stored token is not sent to another server.
+    let err = c.fails_with(1, &["get", "projects", "--server", &dead]);
+    assert!(
+        err.contains("not logged in to") && err.contains(&dead),
+        "{err}"
+    );
+    let err = c.fails_with(
+        1,
+        &["get", "projects", "--server", &dead, "--token", &token],
+    );
+    assert!(err.contains(&dead) && err.contains("cannot reach"), "{err}");
+    c.fails_with(2, &["login", "127.0.0.1:5000", "-u", "admin", "-p", "x"]);
+    c.fails_with(2, &["get", "pods"]);
+
+    // Logging out when the server is gone still forgets the token here.
+    let gone = Client::new();
+    gone.ok(&["login", &server.base, "-u", "admin", "-p", ADMIN_PASSWORD]);
+    let path = gone.config_file();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace(&server.base, &dead)).unwrap();
+    let out = gone.run(&["logout"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not revoked"));
+    assert!(!std::fs::read_to_string(&path).unwrap().contains("token"));
+    let err = gone.fails_with(1, &["whoami"]);
+    assert!(err.contains(&format!("run berth login {dead}")), "{err}");
 }
