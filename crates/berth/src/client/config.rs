@@ -77,6 +77,8 @@ pub fn save(path: &Path, config: &ClientConfig) -> Result<(), ClientError> {
     let text = serde_yaml_ng::to_string(config)
         .map_err(|e| ClientError::new(format!("cannot encode the configuration: {e}")))?;
     let tmp = dir.join(format!(".config.yaml.{}", std::process::id()));
+    // Left behind by an earlier process with the same id that was killed mid-write.
+    let _ = std::fs::remove_file(&tmp);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -89,6 +91,11 @@ pub fn save(path: &Path, config: &ClientConfig) -> Result<(), ClientError> {
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
         return Err(fail("write", e));
+    }
+    // The rename itself survives a crash once the directory is synced (best effort).
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
     }
     Ok(())
 }

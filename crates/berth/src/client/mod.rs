@@ -5,6 +5,7 @@ mod args;
 mod commands;
 pub mod config;
 mod get;
+mod login;
 mod output;
 mod policy;
 mod tags;
