@@ -106,7 +106,14 @@ fn subjects(body: &Value, project: &str) -> Result<Vec<(String, String)>, Status
             }
         }
     }
-    for u in list("userNames")? {
+    // As in OpenShift, `subjects` win when present: a binding read back and written with a
+    // subject removed must not keep it through the legacy name lists.
+    let legacy = matches!(body.get("subjects"), None | Some(Value::Null));
+    for u in if legacy {
+        list("userNames")?
+    } else {
+        Vec::new()
+    } {
         let name = u
             .as_str()
             .ok_or_else(|| Status::invalid("userNames must hold strings"))?;
@@ -117,7 +124,11 @@ fn subjects(body: &Value, project: &str) -> Result<Vec<(String, String)>, Status
                 .name(),
         );
     }
-    for g in list("groupNames")? {
+    for g in if legacy {
+        list("groupNames")?
+    } else {
+        Vec::new()
+    } {
         let name = g
             .as_str()
             .ok_or_else(|| Status::invalid("groupNames must hold strings"))?;

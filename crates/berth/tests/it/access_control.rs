@@ -546,3 +546,30 @@ async fn tokens_are_listed_without_secrets_and_managed_by_the_right_people() {
         assert_eq!(r["metadata"]["name"], "admin");
     }
 }
+
+/// A binding read back and written with a subject removed loses it, even though the answer
+/// also listed it in `userNames` (subjects win, as in OpenShift).
+#[tokio::test]
+async fn a_binding_written_back_without_a_subject_loses_it() {
+    let server = TestServer::start_secure(crate::support::Db::Sqlite);
+    let admin = Api::admin(&server).await;
+    admin.create_project("team").await;
+    admin.create_user("ann", None).await;
+    admin.create_user("bob", None).await;
+    admin.bind("team", "registry-viewer", "User", "ann").await;
+    admin.bind("team", "registry-viewer", "User", "bob").await;
+    let path = "/apis/authorization.openshift.io/v1/namespaces/team/rolebindings/registry-viewer";
+    let mut binding: Value = admin.get(path).await.json().await.unwrap();
+    let subjects: Vec<Value> = binding["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] != "bob")
+        .cloned()
+        .collect();
+    binding["subjects"] = Value::Array(subjects);
+    let r = admin.send(reqwest::Method::PUT, path, Some(binding)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let after: Value = r.json().await.unwrap();
+    assert_eq!(after["userNames"], serde_json::json!(["ann"]));
+}
