@@ -121,21 +121,15 @@ pub(crate) async fn insert_binding(
 /// The project row is locked `FOR SHARE` (on PostgreSQL) until the binding commits, so a
 /// concurrent delete of the project either happens first (and the binding is refused) or waits
 /// and then removes the binding with the project.
-async fn project_must_exist(w: &mut crate::WriteTx, project: &str) -> Result<()> {
+pub(crate) async fn project_must_exist(w: &mut crate::WriteTx, project: &str) -> Result<()> {
     if project.is_empty() {
         return Ok(());
     }
-    let sql = format!(
-        "SELECT 1 AS one FROM projects WHERE name = $1{}",
-        w.for_share()
-    );
-    let exists = sqlx::query(&sql)
-        .bind(project)
-        .fetch_optional(&mut *w.tx)
-        .await?;
-    match exists {
-        Some(_) => Ok(()),
-        None => Err(MetadataError::NotFound(format!("project {project}"))),
+    let lock = w.for_share();
+    if crate::projects::project_exists(&mut w.tx, project, lock).await? {
+        Ok(())
+    } else {
+        Err(MetadataError::NotFound(format!("project {project}")))
     }
 }
 
@@ -222,13 +216,7 @@ impl Metadata {
             created_at: now_millis(),
         };
         let mut w = self.write().await?;
-        let exists = sqlx::query("SELECT 1 AS one FROM projects WHERE name = $1")
-            .bind(project)
-            .fetch_optional(&mut *w.tx)
-            .await?;
-        if exists.is_none() {
-            return Err(MetadataError::NotFound(format!("project {project}")));
-        }
+        project_must_exist(&mut w, project).await?;
         let done = sqlx::query(
             "INSERT INTO service_accounts (project, name, uid, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (project, name) DO NOTHING",

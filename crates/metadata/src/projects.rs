@@ -52,6 +52,22 @@ pub(crate) async fn insert_project(
     Ok(done.rows_affected() == 1)
 }
 
+/// Whether project `name` exists, seen from inside a transaction. With `lock` (PostgreSQL's
+/// ` FOR SHARE`) the row stays until the transaction ends, so a concurrent delete of the
+/// project waits for it.
+pub(crate) async fn project_exists(
+    conn: &mut AnyConnection,
+    name: &str,
+    lock: &str,
+) -> Result<bool> {
+    let sql = format!("SELECT 1 AS one FROM projects WHERE name = $1{lock}");
+    let row = sqlx::query(&sql)
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
+}
+
 impl Metadata {
     /// Creates a project and makes `admin` (a user or service account name) its admin, in one
     /// transaction. [`MetadataError::AlreadyExists`] when the name is taken.

@@ -2,7 +2,7 @@
 
 use sqlx::AnyConnection;
 
-use crate::{now_millis, Metadata, MetadataError, Result, WriteTx};
+use crate::{now_millis, Metadata, MetadataError, Result};
 
 /// Creates the repository when it does not exist yet, and its project too when
 /// `create_project` is set; otherwise a missing project is [`MetadataError::ProjectUnknown`].
@@ -15,14 +15,8 @@ pub(crate) async fn ensure_repository(
     let now = now_millis();
     if create_project {
         crate::projects::insert_project(conn, project, "{}", "{}", now).await?;
-    } else {
-        let exists = sqlx::query("SELECT 1 AS one FROM projects WHERE name = $1")
-            .bind(project)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if exists.is_none() {
-            return Err(MetadataError::ProjectUnknown(project.to_string()));
-        }
+    } else if !crate::projects::project_exists(conn, project, "").await? {
+        return Err(MetadataError::ProjectUnknown(project.to_string()));
     }
     sqlx::query(
         "INSERT INTO repositories (name, project, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
@@ -33,12 +27,6 @@ pub(crate) async fn ensure_repository(
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-impl WriteTx {
-    pub async fn ensure_repository(&mut self, repository: &str) -> Result<()> {
-        ensure_repository(&mut self.tx, repository, true).await
-    }
 }
 
 impl Metadata {

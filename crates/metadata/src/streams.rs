@@ -193,13 +193,7 @@ impl Metadata {
     pub async fn create_image_stream(&self, repository: &str) -> Result<StreamRow> {
         let project = repository.split('/').next().unwrap_or(repository);
         let mut w = self.write().await?;
-        let exists = sqlx::query("SELECT 1 AS one FROM projects WHERE name = $1")
-            .bind(project)
-            .fetch_optional(&mut *w.tx)
-            .await?;
-        if exists.is_none() {
-            return Err(crate::MetadataError::NotFound(format!("project {project}")));
-        }
+        crate::access::project_must_exist(&mut w, project).await?;
         let now = crate::now_millis();
         let done = sqlx::query(
             "INSERT INTO repositories (name, project, created_at) VALUES ($1, $2, $3) \

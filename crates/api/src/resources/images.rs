@@ -240,15 +240,9 @@ pub async fn image_stream_tag(
     let Some(current) = t.history.first() else {
         return Err(Status::not_found("imagestreamtag", name));
     };
-    let Some(row) = meta.image_detail(&current.digest).await? else {
+    let Some(info) = load_image(ctx, &current.digest).await? else {
         return Err(Status::not_found("imagestreamtag", name));
     };
-    let info = ctx
-        .app
-        .registry
-        .image_info(row)
-        .await
-        .map_err(registry_status)?;
     Ok(ok(json!({
         "apiVersion": API_VERSION,
         "kind": "ImageStreamTag",
@@ -389,15 +383,9 @@ pub async fn image_stream_image(
     {
         return Err(Status::not_found("imagestreamimage", name));
     }
-    let Some(row) = meta.image_detail(digest).await? else {
+    let Some(info) = load_image(ctx, digest).await? else {
         return Err(Status::not_found("imagestreamimage", name));
     };
-    let info = ctx
-        .app
-        .registry
-        .image_info(row)
-        .await
-        .map_err(registry_status)?;
     Ok(ok(json!({
         "apiVersion": API_VERSION,
         "kind": "ImageStreamImage",
@@ -460,16 +448,24 @@ pub async fn image(ctx: &Ctx, method: &Method, digest: &str) -> ResourceResult {
     let Some(repo) = meta.image_repository(digest, projects.as_deref()).await? else {
         return Err(Status::not_found("image", digest));
     };
-    let Some(row) = meta.image_detail(digest).await? else {
+    let Some(info) = load_image(ctx, digest).await? else {
         return Err(Status::not_found("image", digest));
     };
-    let info = ctx
-        .app
-        .registry
-        .image_info(row)
-        .await
-        .map_err(registry_status)?;
     Ok(ok(image_json(&ctx.host, Some(&repo), &info)))
+}
+
+/// An image with its layers and configuration, when it exists.
+async fn load_image(ctx: &Ctx, digest: &str) -> Result<Option<ImageInfo>, Status> {
+    let Some(row) = ctx.app.access.metadata().image_detail(digest).await? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        ctx.app
+            .registry
+            .image_info(row)
+            .await
+            .map_err(registry_status)?,
+    ))
 }
 
 fn registry_status(e: berth_core::RegistryError) -> Status {
