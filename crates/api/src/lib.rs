@@ -25,6 +25,11 @@ pub struct AppState {
     pub scheme: &'static str,
     /// The listen address, for the token realm when a request has no usable `Host`.
     pub listen_host: String,
+    /// The host name clients outside reach this registry by, when configured: image streams
+    /// show `publicDockerImageRepository` under it.
+    pub public_hostname: Option<String>,
+    /// Becomes true when the server is shutting down: long requests (watches) end.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The whole HTTP application.

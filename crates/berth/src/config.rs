@@ -51,6 +51,9 @@ pub struct FileConfig {
     pub auth: Option<String>,
     /// How many replicas share this configuration (the configuration resource's `replicas`).
     pub replicas: Option<u32>,
+    /// The host name (and port) clients outside reach the registry by; image streams show
+    /// their `publicDockerImageRepository` under it.
+    pub public_hostname: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +110,7 @@ pub struct Config {
     pub replicas: u32,
     pub upload_purging: UploadPurging,
     pub redirect: bool,
+    pub public_hostname: Option<String>,
 }
 
 impl FileConfig {
@@ -202,6 +206,17 @@ impl Config {
                 ))
             }
         };
+        let public_hostname = file.public_hostname.filter(|h| !h.is_empty());
+        if let Some(h) = &public_hostname {
+            let valid = h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+                && !h.starts_with(['.', '-', ':']);
+            if !valid {
+                return Err(invalid(
+                    "publicHostname",
+                    format!("{h:?} is not a host name with an optional port (for example registry.example.com or registry.example.com:5000; no scheme, no path)"),
+                ));
+            }
+        }
         let replicas = file.replicas.unwrap_or(1);
         if replicas > 1 {
             if storage == Storage::EmptyDir {
@@ -229,6 +244,7 @@ impl Config {
             replicas,
             upload_purging,
             redirect,
+            public_hostname,
         })
     }
 }

@@ -134,15 +134,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.upload_purging,
         instance.to_string(),
     ));
+    tokio::spawn(berth_jobs::trim_change_log(
+        registry.clone(),
+        instance.to_string(),
+    ));
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let app = berth_api::router(berth_api::AppState {
         registry: registry.clone(),
         access,
         scheme: "http",
         listen_host: config.listen.to_string(),
+        public_hostname: config.public_hostname.clone(),
+        stopping,
     });
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        })
         .await
         .context("serving HTTP")?;
     registry.metadata().close().await;

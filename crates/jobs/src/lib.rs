@@ -56,3 +56,31 @@ pub async fn purge_uploads(registry: Registry, settings: UploadPurging, instance
         }
     }
 }
+
+/// How long the change log (which watches resume from) keeps changes.
+pub const CHANGE_LOG_RETENTION: Duration = Duration::from_secs(3600);
+
+/// Trims the change log every few minutes, keeping [`CHANGE_LOG_RETENTION`]; a watch resuming
+/// from before what is kept gets 410 Expired and lists again, as with Kubernetes.
+pub async fn trim_change_log(registry: Registry, instance: String) {
+    let interval = Duration::from_secs(300);
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let meta = registry.metadata();
+        match meta
+            .try_lease("change-log-trimming", &instance, interval.as_millis() as i64)
+            .await
+        {
+            Ok(true) => {
+                let cutoff = berth_metadata::now_millis() - CHANGE_LOG_RETENTION.as_millis() as i64;
+                if let Err(e) = meta.trim_change_log(cutoff).await {
+                    tracing::warn!(error = %e, "trimming the change log failed; will retry");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot take the change-log lease; will retry"),
+        }
+    }
+}

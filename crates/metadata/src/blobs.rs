@@ -97,7 +97,7 @@ impl Metadata {
             .fetch_one(&mut *w.tx)
             .await?;
         let blob = blob_row(&row)?;
-        ensure_repository(&mut w.tx, repository, self.creates_projects).await?;
+        ensure_repository(&mut w, repository, self.creates_projects).await?;
         link(&mut w.tx, repository, digest, now).await?;
         w.commit().await?;
         Ok(BlobCommit { blob, inserted })
@@ -121,7 +121,7 @@ impl Metadata {
             return Ok(None);
         };
         let blob = blob_row(&row)?;
-        ensure_repository(&mut w.tx, repository, self.creates_projects).await?;
+        ensure_repository(&mut w, repository, self.creates_projects).await?;
         link(&mut w.tx, repository, digest, now_millis()).await?;
         w.commit().await?;
         Ok(Some(blob))

@@ -26,6 +26,9 @@ pub struct Metadata {
     /// Whether a push into a project that does not exist creates it (the open registry of
     /// `auth: none`); with access control, projects are created only through the API.
     pub(crate) creates_projects: bool,
+    /// The number of the newest change committed through this process, for local watchers to
+    /// wake at once (changes made by other replicas are found by polling).
+    pub(crate) changes_seen: Arc<tokio::sync::watch::Sender<i64>>,
 }
 
 /// A write transaction. Commit it, or drop it to roll back.
@@ -33,11 +36,26 @@ pub struct WriteTx {
     pub(crate) tx: Transaction<'static, sqlx::Any>,
     pub(crate) dialect: Dialect,
     _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// Resources this transaction changed, logged when it commits.
+    pub(crate) changes: Vec<crate::changes::Change>,
+    changes_seen: Arc<tokio::sync::watch::Sender<i64>>,
 }
 
 impl WriteTx {
-    pub async fn commit(self) -> Result<()> {
+    /// Logs the changes this transaction made (numbering them, and setting each resource's
+    /// resourceVersion), then commits.
+    pub async fn commit(mut self) -> Result<()> {
+        let newest = crate::changes::log(&mut self).await?;
         self.tx.commit().await?;
+        if let Some(seq) = newest {
+            self.changes_seen.send_if_modified(|v| {
+                let newer = seq > *v;
+                if newer {
+                    *v = seq;
+                }
+                newer
+            });
+        }
         Ok(())
     }
 
@@ -96,8 +114,10 @@ impl Metadata {
             dialect,
             sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
             creates_projects: true,
+            changes_seen: Arc::new(tokio::sync::watch::channel(0).0),
         };
         meta.fill_missing_project_uids().await?;
+        meta.fill_missing_stream_uids().await?;
         Ok(meta)
     }
 
@@ -158,6 +178,8 @@ impl Metadata {
             tx,
             dialect: self.dialect,
             _writer: guard,
+            changes: Vec::new(),
+            changes_seen: self.changes_seen.clone(),
         })
     }
 

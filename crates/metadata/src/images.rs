@@ -103,10 +103,10 @@ impl Metadata {
             return Err(MetadataError::MissingReferences(missing));
         }
         let now = now_millis();
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO images (digest, media_type, size, content, config_digest, artifact_type, \
-             subject_digest, annotations, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (digest) DO NOTHING",
+             subject_digest, annotations, created_at, uid) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (digest) DO NOTHING",
         )
         .bind(&image.digest)
         .bind(&image.media_type)
@@ -117,8 +117,15 @@ impl Metadata {
         .bind(image.subject_digest.clone())
         .bind(image.annotations.clone())
         .bind(now)
+        .bind(uuid::Uuid::new_v4().to_string())
         .execute(&mut *w.tx)
-        .await?;
+        .await?
+        .rows_affected()
+            > 0;
+        if inserted {
+            let project = repository.split('/').next().unwrap_or(repository);
+            w.image_added(project, &image.digest);
+        }
         for r in references {
             sqlx::query(
                 "INSERT INTO image_references (image, target, kind) VALUES ($1, $2, $3) \
@@ -130,7 +137,7 @@ impl Metadata {
             .execute(&mut *w.tx)
             .await?;
         }
-        ensure_repository(&mut w.tx, repository, self.creates_projects).await?;
+        ensure_repository(&mut w, repository, self.creates_projects).await?;
         sqlx::query(
             "INSERT INTO repository_images (repository, digest, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (repository, digest) DO NOTHING",
@@ -180,11 +187,15 @@ impl Metadata {
     /// the repository held it. The image itself stays until pruning.
     pub async fn delete_image(&self, repository: &str, digest: &str) -> Result<bool> {
         let mut w = self.write().await?;
-        sqlx::query("DELETE FROM tags WHERE repository = $1 AND digest = $2")
+        let untagged = sqlx::query("DELETE FROM tags WHERE repository = $1 AND digest = $2")
             .bind(repository)
             .bind(digest)
             .execute(&mut *w.tx)
-            .await?;
+            .await?
+            .rows_affected();
+        if untagged > 0 {
+            w.stream_changed(repository, crate::ChangeKind::Modified);
+        }
         let done =
             sqlx::query("DELETE FROM repository_images WHERE repository = $1 AND digest = $2")
                 .bind(repository)

@@ -11,6 +11,7 @@
 
 mod access;
 mod blobs;
+mod changes;
 mod db;
 mod images;
 mod projects;
@@ -22,10 +23,11 @@ mod uploads;
 
 pub use access::{ApiTokenRow, BindingRow, NewApiToken, ServiceAccountRow, UserRow};
 pub use blobs::{BlobCommit, BlobRow};
+pub use changes::{ChangeKind, ChangeRow, LogPosition, Resource};
 pub use db::{Dialect, Metadata, WriteTx};
 pub use images::{ImageRecord, ImageRow, ImageSummary, Reference, ReferenceKind};
 pub use projects::ProjectRow;
-pub use streams::{ImageDetailRow, StreamRow, StreamTag};
+pub use streams::{ImageDetailRow, SpecTagAction, StreamRow, StreamTag, StreamUpdate};
 pub use tags::TagEvent;
 
 /// Errors of the metadata layer.

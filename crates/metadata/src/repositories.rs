@@ -1,35 +1,66 @@
 //! Repositories (image streams) and the catalog.
 
-use sqlx::AnyConnection;
+use sqlx::Row;
 
-use crate::{now_millis, Metadata, MetadataError, Result};
+use crate::changes::ChangeKind;
+use crate::{now_millis, Metadata, MetadataError, Result, WriteTx};
 
 /// Creates the repository when it does not exist yet, and its project too when
 /// `create_project` is set; otherwise a missing project is [`MetadataError::ProjectUnknown`].
 pub(crate) async fn ensure_repository(
-    conn: &mut AnyConnection,
+    w: &mut WriteTx,
     repository: &str,
     create_project: bool,
 ) -> Result<()> {
     let project = repository.split('/').next().unwrap_or(repository);
     let now = now_millis();
     if create_project {
-        crate::projects::insert_project(conn, project, "{}", "{}", now).await?;
-    } else if !crate::projects::project_exists(conn, project, "").await? {
+        crate::projects::insert_project(&mut w.tx, project, "{}", "{}", now).await?;
+    } else if !crate::projects::project_exists(&mut w.tx, project, "").await? {
         return Err(MetadataError::ProjectUnknown(project.to_string()));
     }
-    sqlx::query(
-        "INSERT INTO repositories (name, project, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+    insert_repository(w, repository, now).await?;
+    Ok(())
+}
+
+/// Inserts an empty repository (image stream) unless it exists; returns whether it did not.
+pub(crate) async fn insert_repository(w: &mut WriteTx, repository: &str, now: i64) -> Result<bool> {
+    let project = repository.split('/').next().unwrap_or(repository);
+    let created = sqlx::query(
+        "INSERT INTO repositories (name, project, created_at, uid) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (name) DO NOTHING",
     )
     .bind(repository)
     .bind(project)
     .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .bind(uuid::Uuid::new_v4().to_string())
+    .execute(&mut *w.tx)
+    .await?
+    .rows_affected()
+        > 0;
+    if created {
+        w.stream_changed(repository, ChangeKind::Added);
+    }
+    Ok(created)
 }
 
 impl Metadata {
+    /// Gives streams created before streams had uids one.
+    pub(crate) async fn fill_missing_stream_uids(&self) -> Result<()> {
+        let rows = sqlx::query("SELECT name FROM repositories WHERE uid = ''")
+            .fetch_all(&self.pool)
+            .await?;
+        for row in rows {
+            let name: String = row.try_get("name")?;
+            sqlx::query("UPDATE repositories SET uid = $1 WHERE name = $2 AND uid = ''")
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn repository_exists(&self, repository: &str) -> Result<bool> {
         let row = sqlx::query("SELECT 1 AS one FROM repositories WHERE name = $1")
             .bind(repository)

@@ -13,6 +13,51 @@ pub struct StreamRow {
     pub repository: String,
     pub project: String,
     pub created_at: i64,
+    pub uid: String,
+    /// The number of the stream's last change.
+    pub resource_version: i64,
+    /// Bumped on each change of the spec.
+    pub generation: i64,
+    /// JSON objects of strings.
+    pub labels: String,
+    pub annotations: String,
+    /// The spec as last written (JSON).
+    pub spec: String,
+    /// Status conditions per tag: a JSON object of tag → array of conditions.
+    pub conditions: String,
+}
+
+const STREAM_COLUMNS: &str = "name, project, created_at, uid, resource_version, generation, \
+     labels, annotations, spec, conditions";
+
+/// How a spec tag changes the stream's tags when it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpecTagAction {
+    /// Point the tag at image `digest`, which `source` holds (a copy of a reference).
+    Copy { source: String, digest: String },
+    /// Make the tag follow tag `source_tag` of `source` (an alias), now and from now on.
+    Track { source: String, source_tag: String },
+    /// Stop following anything; the tag keeps its image.
+    Untrack,
+}
+
+/// A write of an image stream's metadata and spec.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamUpdate {
+    /// The resourceVersion the writer read; a different current one is a
+    /// [`crate::MetadataError::Conflict`]. `None` writes unconditionally.
+    pub expected_version: Option<i64>,
+    /// Create the stream when it does not exist (in an existing project).
+    pub create: bool,
+    pub labels: String,
+    pub annotations: String,
+    pub spec: String,
+    pub conditions: String,
+    /// Whether the spec changed (bumps the generation).
+    pub spec_changed: bool,
+    pub tag_actions: Vec<(String, SpecTagAction)>,
+    /// Tags removed from the stream (with what they tracked).
+    pub deleted_tags: Vec<String>,
 }
 
 /// A current tag of a stream with its history, newest first.
@@ -31,6 +76,8 @@ pub struct ImageDetailRow {
     pub content: Vec<u8>,
     pub config_digest: Option<String>,
     pub created_at: i64,
+    pub uid: String,
+    pub resource_version: i64,
 }
 
 fn stream_row(r: &AnyRow) -> Result<StreamRow> {
@@ -38,10 +85,18 @@ fn stream_row(r: &AnyRow) -> Result<StreamRow> {
         repository: r.try_get("name")?,
         project: r.try_get("project")?,
         created_at: r.try_get("created_at")?,
+        uid: r.try_get("uid")?,
+        resource_version: r.try_get("resource_version")?,
+        generation: r.try_get("generation")?,
+        labels: r.try_get("labels")?,
+        annotations: r.try_get("annotations")?,
+        spec: r.try_get("spec")?,
+        conditions: r.try_get("conditions")?,
     })
 }
 
-const IMAGE_COLUMNS: &str = "digest, media_type, size, content, config_digest, created_at";
+const IMAGE_COLUMNS: &str =
+    "digest, media_type, size, content, config_digest, created_at, uid, resource_version";
 
 fn image_detail_row(r: &AnyRow) -> Result<ImageDetailRow> {
     Ok(ImageDetailRow {
@@ -51,6 +106,8 @@ fn image_detail_row(r: &AnyRow) -> Result<ImageDetailRow> {
         content: r.try_get("content")?,
         config_digest: r.try_get("config_digest")?,
         created_at: r.try_get("created_at")?,
+        uid: r.try_get("uid")?,
+        resource_version: r.try_get("resource_version")?,
     })
 }
 
@@ -63,10 +120,10 @@ impl Metadata {
         after: &str,
         limit: i64,
     ) -> Result<Vec<StreamRow>> {
-        let rows = sqlx::query(
-            "SELECT name, project, created_at FROM repositories WHERE project = $1 AND name > $2 \
-             ORDER BY name LIMIT $3",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {STREAM_COLUMNS} FROM repositories WHERE project = $1 AND name > $2 \
+             ORDER BY name LIMIT $3"
+        ))
         .bind(project)
         .bind(after)
         .bind(limit)
@@ -76,7 +133,9 @@ impl Metadata {
     }
 
     pub async fn image_stream(&self, repository: &str) -> Result<Option<StreamRow>> {
-        let row = sqlx::query("SELECT name, project, created_at FROM repositories WHERE name = $1")
+        let row = sqlx::query(&format!(
+            "SELECT {STREAM_COLUMNS} FROM repositories WHERE name = $1"
+        ))
             .bind(repository)
             .fetch_optional(&self.pool)
             .await?;
@@ -189,32 +248,104 @@ impl Metadata {
 }
 
 impl Metadata {
-    /// Creates an empty image stream in an existing project; `AlreadyExists` when it exists.
-    pub async fn create_image_stream(&self, repository: &str) -> Result<StreamRow> {
+    /// A page of the image streams of every project in `projects` (all when `None`), in
+    /// `<project>/<name>` order after `after`.
+    pub async fn image_streams_in(
+        &self,
+        projects: Option<&[String]>,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<StreamRow>> {
+        let rows = match projects {
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {STREAM_COLUMNS} FROM repositories WHERE name > $1 ORDER BY name LIMIT $2"
+                ))
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            Some([]) => return Ok(Vec::new()),
+            Some(p) => {
+                let sql = format!(
+                    "SELECT {STREAM_COLUMNS} FROM repositories WHERE name > $1 AND project IN ({}) \
+                     ORDER BY name LIMIT $2",
+                    placeholders(3, p.len())
+                );
+                let mut q = sqlx::query(&sql).bind(after).bind(limit);
+                for name in p {
+                    q = q.bind(name.as_str());
+                }
+                q.fetch_all(&self.pool).await?
+            }
+        };
+        rows.iter().map(stream_row).collect()
+    }
+
+    /// Creates an image stream in an existing project; `AlreadyExists` when it exists.
+    pub async fn create_image_stream(
+        &self,
+        repository: &str,
+        update: &StreamUpdate,
+    ) -> Result<StreamRow> {
         let project = repository.split('/').next().unwrap_or(repository);
         let mut w = self.write().await?;
         crate::access::project_must_exist(&mut w, project).await?;
         let now = crate::now_millis();
-        let done = sqlx::query(
-            "INSERT INTO repositories (name, project, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(repository)
-        .bind(project)
-        .bind(now)
-        .execute(&mut *w.tx)
-        .await?;
-        if done.rows_affected() == 0 {
+        if !crate::repositories::insert_repository(&mut w, repository, now).await? {
             return Err(crate::MetadataError::AlreadyExists(format!(
                 "imagestream {repository}"
             )));
         }
+        apply_update(&mut w, repository, update, now).await?;
         w.commit().await?;
-        Ok(StreamRow {
-            repository: repository.to_string(),
-            project: project.to_string(),
-            created_at: now,
-        })
+        self.image_stream(repository)
+            .await?
+            .ok_or_else(|| crate::MetadataError::NotFound(format!("imagestream {repository}")))
+    }
+
+    /// Writes an image stream's labels, annotations and spec, and applies its spec tags, in
+    /// one transaction; [`crate::MetadataError::Conflict`] when the stream changed since the
+    /// writer read it, `NotFound` when it does not exist (and `update.create` is off).
+    pub async fn update_image_stream(
+        &self,
+        repository: &str,
+        update: &StreamUpdate,
+    ) -> Result<StreamRow> {
+        let project = repository.split('/').next().unwrap_or(repository);
+        let mut w = self.write().await?;
+        let now = crate::now_millis();
+        if update.create {
+            crate::access::project_must_exist(&mut w, project).await?;
+            crate::repositories::insert_repository(&mut w, repository, now).await?;
+        }
+        let lock = match w.dialect {
+            crate::Dialect::Postgres => " FOR UPDATE",
+            crate::Dialect::Sqlite => "",
+        };
+        let current = sqlx::query(&format!(
+            "SELECT resource_version FROM repositories WHERE name = $1{lock}"
+        ))
+        .bind(repository)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+        let Some(current) = current else {
+            return Err(crate::MetadataError::NotFound(format!(
+                "imagestream {repository}"
+            )));
+        };
+        let version: i64 = current.try_get("resource_version")?;
+        if update.expected_version.is_some_and(|v| v != version) {
+            return Err(crate::MetadataError::Conflict(format!(
+                "imagestream {repository}"
+            )));
+        }
+        apply_update(&mut w, repository, update, now).await?;
+        w.commit().await?;
+        self.image_stream(repository)
+            .await?
+            .ok_or_else(|| crate::MetadataError::NotFound(format!("imagestream {repository}")))
     }
 
     /// Deletes an image stream: its tags, history and links go; images and blobs stay for
@@ -225,7 +356,74 @@ impl Metadata {
             .bind(repository)
             .execute(&mut *w.tx)
             .await?;
+        let existed = done.rows_affected() == 1;
+        if existed {
+            w.stream_changed(repository, crate::ChangeKind::Deleted);
+        }
         w.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(existed)
     }
+}
+
+async fn apply_update(
+    w: &mut crate::WriteTx,
+    repository: &str,
+    u: &StreamUpdate,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE repositories SET labels = $1, annotations = $2, spec = $3, conditions = $4, \
+         generation = generation + $5 WHERE name = $6",
+    )
+    .bind(&u.labels)
+    .bind(&u.annotations)
+    .bind(&u.spec)
+    .bind(&u.conditions)
+    .bind(i64::from(u.spec_changed))
+    .bind(repository)
+    .execute(&mut *w.tx)
+    .await?;
+    w.stream_changed(repository, crate::ChangeKind::Modified);
+    for tag in &u.deleted_tags {
+        crate::tags::remove_tag(w, repository, tag).await?;
+    }
+    for (tag, action) in &u.tag_actions {
+        sqlx::query("DELETE FROM tag_tracking WHERE repository = $1 AND tag = $2")
+            .bind(repository)
+            .bind(tag)
+            .execute(&mut *w.tx)
+            .await?;
+        match action {
+            SpecTagAction::Untrack => {}
+            SpecTagAction::Copy { source, digest } => {
+                crate::tags::link_image(w, source, digest, repository, now).await?;
+                crate::tags::set_tag(w, repository, tag, digest, now).await?;
+            }
+            SpecTagAction::Track { source, source_tag } => {
+                sqlx::query(
+                    "INSERT INTO tag_tracking (repository, tag, source_repository, source_tag) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(repository)
+                .bind(tag)
+                .bind(source)
+                .bind(source_tag)
+                .execute(&mut *w.tx)
+                .await?;
+                let current = sqlx::query(
+                    "SELECT digest FROM tags WHERE repository = $1 AND name = $2",
+                )
+                .bind(source)
+                .bind(source_tag)
+                .fetch_optional(&mut *w.tx)
+                .await?;
+                if let Some(row) = current {
+                    let digest: String = row.try_get("digest")?;
+                    crate::tags::link_image(w, source, &digest, repository, now).await?;
+                    crate::tags::set_tag(w, repository, tag, &digest, now).await?;
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -7,8 +7,13 @@ mod bindings;
 mod identity;
 mod images;
 mod projects;
+mod selector;
+mod spec_tags;
 pub mod status;
+mod stream_tags;
+mod streams;
 mod tokens;
+mod watch;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -28,6 +33,7 @@ pub type ResourceResult = Result<Response, Status>;
 const MAX_BODY: usize = 1024 * 1024;
 
 /// One authenticated call.
+#[derive(Clone)]
 pub struct Ctx {
     pub app: AppState,
     pub caller: Caller,
@@ -84,7 +90,7 @@ pub async fn dispatch(State(app): State<AppState>, request: Request) -> Response
         Ok(r) => r,
         Err(s) => s.into_response(),
     };
-    if yaml {
+    if yaml && response.extensions().get::<watch::WatchStream>().is_none() {
         as_yaml(response).await
     } else {
         response
@@ -200,14 +206,20 @@ async fn handle(app: AppState, request: Request) -> ResourceResult {
             bindings::item(&ctx, &method, "", role, body).await
         }
         ["apis", "authorization.openshift.io", "v1", "clusterroles"] => bindings::roles(&method),
+        ["apis", "image.openshift.io", "v1", "imagestreams"] => {
+            streams::all_projects(&ctx, &method, &query).await
+        }
         ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreams"] => {
-            images::image_streams(&ctx, &method, project, &query, body).await
+            streams::collection(&ctx, &method, project, &query, body).await
         }
         ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreams", name] => {
-            images::image_stream(&ctx, &method, project, name).await
+            streams::item(&ctx, &method, project, name, body).await
         }
         ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreamtags", name] => {
-            images::image_stream_tag(&ctx, &method, project, name, body).await
+            stream_tags::item(&ctx, &method, project, name, body).await
+        }
+        ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreammappings"] => {
+            stream_tags::mappings(&ctx, &method, project, body).await
         }
         ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreamimages", name] => {
             images::image_stream_image(&ctx, &method, project, name).await

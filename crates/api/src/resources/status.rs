@@ -108,9 +108,10 @@ impl From<AuthFailure> for Status {
     }
 }
 
-impl IntoResponse for Status {
-    fn into_response(self) -> Response {
-        let body = json!({
+impl Status {
+    /// The Kubernetes `Status` object.
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
             "apiVersion": "v1",
             "kind": "Status",
             "metadata": {},
@@ -118,7 +119,13 @@ impl IntoResponse for Status {
             "message": self.message,
             "reason": self.reason,
             "code": self.code.as_u16(),
-        });
+        })
+    }
+}
+
+impl IntoResponse for Status {
+    fn into_response(self) -> Response {
+        let body = self.to_json();
         let mut response = (self.code, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {

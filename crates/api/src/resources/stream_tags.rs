@@ -1,0 +1,245 @@
+//! Image stream tags (`namespaces/<p>/imagestreamtags/<stream>:<tag>`) and image stream
+//! mappings (`namespaces/<p>/imagestreammappings`, what a push records).
+//!
+//! Writing an image stream tag writes that tag's entry of the stream's `spec.tags` (see
+//! [`super::spec_tags`]): `from` an `ImageStreamImage` copies a reference (`berth tag`,
+//! `berth rollback`), `from` an `ImageStreamTag` makes an alias (`berth tag --alias`).
+
+use axum::http::Method;
+use axum::response::IntoResponse;
+use berth_access::Verb;
+use berth_metadata::StreamUpdate;
+use serde_json::{json, Value};
+
+use super::images::{image_json, load_image, API_VERSION};
+use super::spec_tags::{plan_spec, SpecTarget};
+use super::streams::{json_object, stream_repository};
+use super::{ok, timestamp, Ctx, ResourceResult, Status};
+
+fn split(name: &str) -> Result<(&str, &str), Status> {
+    name.split_once(':')
+        .ok_or_else(|| Status::bad_request("an image stream tag is named <stream>:<tag>"))
+}
+
+/// `GET|PUT|POST|DELETE imagestreamtags/<stream>:<tag>`.
+pub async fn item(
+    ctx: &Ctx,
+    method: &Method,
+    project: &str,
+    name: &str,
+    body: Value,
+) -> ResourceResult {
+    match *method {
+        Method::GET => get(ctx, project, name).await,
+        Method::PUT | Method::POST => Box::pin(put(ctx, project, name, body)).await,
+        Method::DELETE => delete(ctx, project, name).await,
+        _ => Err(Status::method_not_allowed("GET, PUT, POST, DELETE")),
+    }
+}
+
+async fn get(ctx: &Ctx, project: &str, name: &str) -> ResourceResult {
+    ctx.require_in_project(Verb::ViewProject, project).await?;
+    let (stream, tag) = split(name)?;
+    let meta = ctx.app.access.metadata();
+    let repository = format!("{project}/{stream}");
+    let Some(s) = meta.image_stream(&repository).await? else {
+        return Err(Status::not_found("imagestreamtag", name));
+    };
+    let tags = meta.stream_tags(&repository).await?;
+    let Some(current) = tags
+        .iter()
+        .find(|t| t.tag == tag)
+        .and_then(|t| t.history.first())
+    else {
+        return Err(Status::not_found("imagestreamtag", name));
+    };
+    let Some(info) = load_image(ctx, &current.digest).await? else {
+        return Err(Status::not_found("imagestreamtag", name));
+    };
+    let spec = serde_json::from_str::<Value>(&s.spec).unwrap_or(Value::Null);
+    let reference = spec["tags"]
+        .as_array()
+        .and_then(|t| t.iter().find(|e| e["name"] == tag).cloned());
+    let mut body = json!({
+        "apiVersion": API_VERSION,
+        "kind": "ImageStreamTag",
+        "metadata": {
+            "name": name,
+            "namespace": project,
+            "uid": s.uid,
+            "resourceVersion": s.resource_version.to_string(),
+            "creationTimestamp": timestamp(current.created_at),
+        },
+        "tag": reference.unwrap_or_else(|| json!({"name": tag})),
+        "generation": current.generation,
+        "lookupPolicy": spec["lookupPolicy"].clone(),
+        "image": image_json(&ctx.host, Some(&repository), &info),
+    });
+    if let Some(c) = json_object(&s.conditions).get(tag) {
+        body["conditions"] = c.clone();
+    }
+    Ok(ok(body))
+}
+
+/// Writes the tag's spec entry from `tag` of the body (its `from`, `reference`,
+/// `referencePolicy`, `importPolicy`), creating the stream when needed, and applies it.
+async fn put(ctx: &Ctx, project: &str, name: &str, body: Value) -> ResourceResult {
+    let (stream, tag) = split(name)?;
+    tag.parse::<berth_oci::Tag>()
+        .map_err(|e| Status::invalid(format!("tag {tag:?}: {e}")))?;
+    let repository = stream_repository(project, stream)?;
+    ctx.require_in_project(Verb::Push, project).await?;
+    let reference = &body["tag"];
+    if reference["from"].is_null() {
+        return Err(Status::invalid("tag.from is required"));
+    }
+    let meta = ctx.app.access.metadata();
+    let current = meta.image_stream(&repository).await?;
+    let (old_spec, conditions, generation, labels, annotations) = match &current {
+        Some(s) => (
+            serde_json::from_str::<Value>(&s.spec).unwrap_or_else(|_| json!({})),
+            json_object(&s.conditions),
+            s.generation + 1,
+            s.labels.clone(),
+            s.annotations.clone(),
+        ),
+        None => (json!({}), Default::default(), 1, "{}".into(), "{}".into()),
+    };
+    let mut entry = json!({"name": tag, "from": reference["from"].clone()});
+    for key in ["reference", "referencePolicy", "importPolicy", "annotations"] {
+        if !reference[key].is_null() {
+            entry[key] = reference[key].clone();
+        }
+    }
+    let mut new_spec = old_spec.clone();
+    let mut tags: Vec<Value> = new_spec["tags"].as_array().cloned().unwrap_or_default();
+    match tags.iter_mut().find(|t| t["name"] == tag) {
+        Some(t) => *t = entry,
+        None => tags.push(entry),
+    }
+    new_spec["tags"] = Value::Array(tags);
+    let target = SpecTarget {
+        project,
+        stream,
+        old_spec: &old_spec,
+        old_conditions: &conditions,
+        generation,
+        force_tag: Some(tag),
+    };
+    let plan = plan_spec(ctx, &target, &new_spec).await?;
+    let update = StreamUpdate {
+        create: current.is_none(),
+        labels,
+        annotations,
+        spec_changed: true,
+        spec: plan.spec.to_string(),
+        conditions: Value::Object(plan.conditions).to_string(),
+        tag_actions: plan.actions,
+        ..StreamUpdate::default()
+    };
+    meta.update_image_stream(&repository, &update).await?;
+    match get(ctx, project, name).await {
+        Err(s) if s.code == axum::http::StatusCode::NOT_FOUND => {
+            // An alias of a tag that has no image yet, or a reference not imported.
+            Ok(super::created(json!({
+                "apiVersion": API_VERSION,
+                "kind": "ImageStreamTag",
+                "metadata": { "name": name, "namespace": project },
+                "tag": reference,
+            })))
+        }
+        other => other,
+    }
+}
+
+/// The tag goes from the stream's spec and status (and the registry's tag list); its history
+/// and images stay.
+async fn delete(ctx: &Ctx, project: &str, name: &str) -> ResourceResult {
+    let (stream, tag) = split(name)?;
+    ctx.require_in_project(Verb::Push, project).await?;
+    let repository = format!("{project}/{stream}");
+    let meta = ctx.app.access.metadata();
+    let Some(s) = meta.image_stream(&repository).await? else {
+        return Err(Status::not_found("imagestreamtag", name));
+    };
+    let mut spec = serde_json::from_str::<Value>(&s.spec).unwrap_or_else(|_| json!({}));
+    let mut conditions = json_object(&s.conditions);
+    let in_spec = spec["tags"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|e| e["name"] == tag));
+    let in_status = meta.stream_tags(&repository).await?.iter().any(|t| t.tag == tag);
+    if !in_spec && !in_status && conditions.remove(tag).is_none() {
+        return Err(Status::not_found("imagestreamtag", name));
+    }
+    conditions.remove(tag);
+    if let Some(tags) = spec["tags"].as_array_mut() {
+        tags.retain(|e| e["name"] != tag);
+    }
+    let update = StreamUpdate {
+        labels: s.labels.clone(),
+        annotations: s.annotations.clone(),
+        spec_changed: in_spec,
+        spec: spec.to_string(),
+        conditions: Value::Object(conditions).to_string(),
+        deleted_tags: vec![tag.to_string()],
+        ..StreamUpdate::default()
+    };
+    meta.update_image_stream(&repository, &update).await?;
+    Ok(super::status::deleted("imagestreamtags", name))
+}
+
+/// `POST imagestreammappings`: records image `image.metadata.name` (a digest the caller may
+/// pull from some stream) into stream `metadata.name`, under `tag` when given.
+pub async fn mappings(ctx: &Ctx, method: &Method, project: &str, body: Value) -> ResourceResult {
+    if *method != Method::POST {
+        return Err(Status::method_not_allowed("POST"));
+    }
+    ctx.require_in_project(Verb::Push, project).await?;
+    let stream = super::str_at(&body, &["metadata", "name"])
+        .ok_or_else(|| Status::invalid("metadata.name (the image stream) is required"))?;
+    let destination = stream_repository(project, stream)?;
+    let digest = super::str_at(&body, &["image", "metadata", "name"])
+        .ok_or_else(|| Status::invalid("image.metadata.name (the image digest) is required"))?;
+    digest
+        .parse::<berth_oci::Digest>()
+        .map_err(|e| Status::invalid(format!("image.metadata.name {digest:?}: {e}")))?;
+    let tag = match &body["tag"] {
+        Value::Null => None,
+        Value::String(t) if t.is_empty() => None,
+        Value::String(t) => Some(
+            t.parse::<berth_oci::Tag>()
+                .map_err(|e| Status::invalid(format!("tag {t:?}: {e}")))?
+                .to_string(),
+        ),
+        _ => return Err(Status::invalid("tag must be a string")),
+    };
+    let projects = ctx
+        .app
+        .access
+        .projects_allowing(ctx.principal(), Verb::Pull)
+        .await?;
+    let meta = ctx.app.access.metadata();
+    let Some(source) = meta.image_repository(digest, projects.as_deref()).await? else {
+        return Err(Status::not_found("image", digest));
+    };
+    match meta
+        .tag_from(&source, digest, &destination, tag.as_deref())
+        .await
+    {
+        Err(berth_metadata::MetadataError::ProjectUnknown(p)) => {
+            return Err(Status::not_found("project", &p))
+        }
+        other => other?,
+    }
+    Ok((
+        axum::http::StatusCode::CREATED,
+        axum::Json(json!({
+            "apiVersion": "v1",
+            "kind": "Status",
+            "metadata": {},
+            "status": "Success",
+            "code": 201,
+        })),
+    )
+        .into_response())
+}
