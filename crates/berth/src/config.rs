@@ -208,7 +208,9 @@ impl Config {
         };
         let public_hostname = file.public_hostname.filter(|h| !h.is_empty());
         if let Some(h) = &public_hostname {
-            let valid = h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+            let valid = h
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
                 && !h.starts_with(['.', '-', ':']);
             if !valid {
                 return Err(invalid(

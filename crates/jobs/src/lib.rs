@@ -70,7 +70,11 @@ pub async fn trim_change_log(registry: Registry, instance: String) {
         tick.tick().await;
         let meta = registry.metadata();
         match meta
-            .try_lease("change-log-trimming", &instance, interval.as_millis() as i64)
+            .try_lease(
+                "change-log-trimming",
+                &instance,
+                interval.as_millis() as i64,
+            )
             .await
         {
             Ok(true) => {

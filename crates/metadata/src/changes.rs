@@ -142,11 +142,19 @@ pub(crate) async fn log(w: &mut WriteTx) -> Result<Option<i64>> {
         match (c.resource, c.kind) {
             (_, ChangeKind::Deleted) => {}
             (Resource::ImageStream, _) => {
+                let repository = format!("{}/{}", c.project, c.name);
                 sqlx::query("UPDATE repositories SET resource_version = $1 WHERE name = $2")
                     .bind(seq)
-                    .bind(format!("{}/{}", c.project, c.name))
+                    .bind(&repository)
                     .execute(&mut *w.tx)
                     .await?;
+                sqlx::query(
+                    "UPDATE tag_events SET change_seq = $1 WHERE repository = $2 AND change_seq IS NULL",
+                )
+                .bind(seq)
+                .bind(&repository)
+                .execute(&mut *w.tx)
+                .await?;
             }
             (Resource::Image, _) => {
                 sqlx::query("UPDATE images SET resource_version = $1 WHERE digest = $2")
@@ -258,12 +266,10 @@ impl Metadata {
             .bind(upto)
             .execute(&mut *w.tx)
             .await?;
-        sqlx::query(
-            "UPDATE counters SET value = $1 WHERE name = 'changes_trimmed' AND value < $1",
-        )
-        .bind(upto)
-        .execute(&mut *w.tx)
-        .await?;
+        sqlx::query("UPDATE counters SET value = $1 WHERE name = 'changes_trimmed' AND value < $1")
+            .bind(upto)
+            .execute(&mut *w.tx)
+            .await?;
         w.commit().await?;
         Ok(done.rows_affected())
     }

@@ -136,22 +136,45 @@ impl Metadata {
         let row = sqlx::query(&format!(
             "SELECT {STREAM_COLUMNS} FROM repositories WHERE name = $1"
         ))
-            .bind(repository)
-            .fetch_optional(&self.pool)
-            .await?;
+        .bind(repository)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(stream_row).transpose()
     }
 
     /// The current tags of a stream, each with its whole history newest first.
     pub async fn stream_tags(&self, repository: &str) -> Result<Vec<StreamTag>> {
-        let rows = sqlx::query(
-            "SELECT e.tag AS tag, e.generation AS generation, e.digest AS digest, e.created_at AS created_at \
+        self.stream_tags_at(repository, None).await
+    }
+
+    /// [`Metadata::stream_tags`] as of change number `change` (its revisions made by that change
+    /// or before), or now when `None`.
+    pub async fn stream_tags_at(
+        &self,
+        repository: &str,
+        change: Option<i64>,
+    ) -> Result<Vec<StreamTag>> {
+        let base = "SELECT e.tag AS tag, e.generation AS generation, e.digest AS digest, e.created_at AS created_at \
              FROM tag_events e JOIN tags t ON t.repository = e.repository AND t.name = e.tag \
-             WHERE e.repository = $1 ORDER BY e.tag, e.generation DESC",
-        )
-        .bind(repository)
-        .fetch_all(&self.pool)
-        .await?;
+             WHERE e.repository = $1";
+        let rows = match change {
+            None => {
+                sqlx::query(&format!("{base} ORDER BY e.tag, e.generation DESC"))
+                    .bind(repository)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            Some(seq) => {
+                sqlx::query(&format!(
+                    "{base} AND (e.change_seq IS NULL OR e.change_seq <= $2) \
+                     ORDER BY e.tag, e.generation DESC"
+                ))
+                .bind(repository)
+                .bind(seq)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
         let mut tags: Vec<StreamTag> = Vec::new();
         for r in &rows {
             let tag: String = r.try_get("tag")?;
@@ -257,15 +280,13 @@ impl Metadata {
         limit: i64,
     ) -> Result<Vec<StreamRow>> {
         let rows = match projects {
-            None => {
-                sqlx::query(&format!(
-                    "SELECT {STREAM_COLUMNS} FROM repositories WHERE name > $1 ORDER BY name LIMIT $2"
-                ))
-                .bind(after)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-            }
+            None => sqlx::query(&format!(
+                "SELECT {STREAM_COLUMNS} FROM repositories WHERE name > $1 ORDER BY name LIMIT $2"
+            ))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?,
             Some([]) => return Ok(Vec::new()),
             Some(p) => {
                 let sql = format!(
@@ -410,13 +431,12 @@ async fn apply_update(
                 .bind(source_tag)
                 .execute(&mut *w.tx)
                 .await?;
-                let current = sqlx::query(
-                    "SELECT digest FROM tags WHERE repository = $1 AND name = $2",
-                )
-                .bind(source)
-                .bind(source_tag)
-                .fetch_optional(&mut *w.tx)
-                .await?;
+                let current =
+                    sqlx::query("SELECT digest FROM tags WHERE repository = $1 AND name = $2")
+                        .bind(source)
+                        .bind(source_tag)
+                        .fetch_optional(&mut *w.tx)
+                        .await?;
                 if let Some(row) = current {
                     let digest: String = row.try_get("digest")?;
                     crate::tags::link_image(w, source, &digest, repository, now).await?;

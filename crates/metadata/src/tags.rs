@@ -138,7 +138,9 @@ pub(crate) async fn link_image(
         .await?;
         return match held {
             Some(_) => Ok(()),
-            None => Err(MetadataError::NotFound(format!("image {digest} in {source}"))),
+            None => Err(MetadataError::NotFound(format!(
+                "image {digest} in {source}"
+            ))),
         };
     }
     let lock = w.for_share();
@@ -156,7 +158,9 @@ pub(crate) async fn link_image(
         .fetch_optional(&mut *w.tx)
         .await?;
         if held.is_none() {
-            return Err(MetadataError::NotFound(format!("image {image} in {source}")));
+            return Err(MetadataError::NotFound(format!(
+                "image {image} in {source}"
+            )));
         }
         let refs = sqlx::query("SELECT target, kind FROM image_references WHERE image = $1")
             .bind(&image)
@@ -284,8 +288,7 @@ impl Metadata {
     ) -> Result<()> {
         let mut w = self.write().await?;
         let now = now_millis();
-        crate::repositories::ensure_repository(&mut w, destination, self.creates_projects)
-            .await?;
+        crate::repositories::ensure_repository(&mut w, destination, self.creates_projects).await?;
         link_image(&mut w, source, digest, destination, now).await?;
         if let Some(tag) = tag {
             set_tag(&mut w, destination, tag, digest, now).await?;

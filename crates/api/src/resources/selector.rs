@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn malformed_selectors_are_refused() {
-        for s in ["app=we b", "=x", "a in b", "a in (x", "!", "a/=b", "x=" ] {
+        for s in ["app=we b", "=x", "a in b", "a in (x", "!", "a/=b", "x="] {
             if s == "x=" {
                 assert!(LabelSelector::parse(s).is_ok(), "{s}");
                 continue;

@@ -57,12 +57,20 @@ pub async fn plan_spec(
         v @ Value::Object(o) if o.get("local").is_none_or(Value::is_boolean) => {
             spec["lookupPolicy"] = v.clone()
         }
-        _ => return Err(Status::invalid("spec.lookupPolicy must be {local: true|false}")),
+        _ => {
+            return Err(Status::invalid(
+                "spec.lookupPolicy must be {local: true|false}",
+            ))
+        }
     }
     match &new_spec["dockerImageRepository"] {
         Value::Null => {}
         Value::String(s) => spec["dockerImageRepository"] = json!(s),
-        _ => return Err(Status::invalid("spec.dockerImageRepository must be a string")),
+        _ => {
+            return Err(Status::invalid(
+                "spec.dockerImageRepository must be a string",
+            ))
+        }
     }
     let old_tags = tags_of(old_spec).unwrap_or_default();
     let new_tags = tags_of(&new_spec)?;
@@ -79,15 +87,16 @@ pub async fn plan_spec(
         name.parse::<berth_oci::Tag>()
             .map_err(|e| Status::invalid(format!("spec.tags[{i}].name {name:?}: {e}")))?;
         if new_tags[..i].iter().any(|t| t["name"] == name) {
-            return Err(Status::invalid(format!("spec.tags: {name:?} appears twice")));
+            return Err(Status::invalid(format!(
+                "spec.tags: {name:?} appears twice"
+            )));
         }
         let mut entry = entry.clone();
         if entry.get("referencePolicy").is_none() {
             entry["referencePolicy"] = json!({"type": "Source"});
         }
         let old = old_tags.iter().find(|t| t["name"] == name);
-        let unchanged =
-            old.is_some_and(|o| o["from"] == entry["from"]) && force_tag != Some(name);
+        let unchanged = old.is_some_and(|o| o["from"] == entry["from"]) && force_tag != Some(name);
         if unchanged {
             entry["generation"] = old.map(|o| o["generation"].clone()).unwrap_or(Value::Null);
             if let Some(c) = old_conditions.get(name) {
@@ -121,7 +130,9 @@ fn tags_of(spec: &Value) -> Result<Vec<Value>, Status> {
     match &spec["tags"] {
         Value::Null => Ok(Vec::new()),
         Value::Array(a) if a.iter().all(Value::is_object) => Ok(a.clone()),
-        _ => Err(Status::invalid("spec.tags must be a list of tag references")),
+        _ => Err(Status::invalid(
+            "spec.tags must be a list of tag references",
+        )),
     }
 }
 
@@ -157,10 +168,14 @@ async fn action_for(
         }
         "ImageStreamTag" => {
             let (s, t) = name.split_once(':').ok_or_else(|| {
-                Status::invalid(format!("{field}.name: an ImageStreamTag is named <stream>:<tag>"))
+                Status::invalid(format!(
+                    "{field}.name: an ImageStreamTag is named <stream>:<tag>"
+                ))
             })?;
             if namespace == project && s == stream && t == tag {
-                return Err(Status::invalid(format!("{field}: a tag cannot follow itself")));
+                return Err(Status::invalid(format!(
+                    "{field}: a tag cannot follow itself"
+                )));
             }
             let source = readable_stream(ctx, namespace, s).await?;
             Ok((
@@ -187,10 +202,7 @@ async fn action_for(
                     .and_then(|x| x.history.into_iter().next())
                     .ok_or_else(|| Status::not_found("imagestreamtag", &format!("{s}:{t}")))?
                     .digest;
-                Ok((
-                    SpecTagAction::Copy { source, digest },
-                    None,
-                ))
+                Ok((SpecTagAction::Copy { source, digest }, None))
             }
             None => Ok((
                 SpecTagAction::Untrack,

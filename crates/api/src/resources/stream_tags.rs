@@ -106,7 +106,12 @@ async fn put(ctx: &Ctx, project: &str, name: &str, body: Value) -> ResourceResul
         None => (json!({}), Default::default(), 1, "{}".into(), "{}".into()),
     };
     let mut entry = json!({"name": tag, "from": reference["from"].clone()});
-    for key in ["reference", "referencePolicy", "importPolicy", "annotations"] {
+    for key in [
+        "reference",
+        "referencePolicy",
+        "importPolicy",
+        "annotations",
+    ] {
         if !reference[key].is_null() {
             entry[key] = reference[key].clone();
         }
@@ -167,7 +172,11 @@ async fn delete(ctx: &Ctx, project: &str, name: &str) -> ResourceResult {
     let in_spec = spec["tags"]
         .as_array()
         .is_some_and(|t| t.iter().any(|e| e["name"] == tag));
-    let in_status = meta.stream_tags(&repository).await?.iter().any(|t| t.tag == tag);
+    let in_status = meta
+        .stream_tags(&repository)
+        .await?
+        .iter()
+        .any(|t| t.tag == tag);
     if !in_spec && !in_status && conditions.remove(tag).is_none() {
         return Err(Status::not_found("imagestreamtag", name));
     }

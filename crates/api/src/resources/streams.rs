@@ -98,7 +98,9 @@ fn string_map(body: &Value, field: &str) -> Result<String, Status> {
         return Ok("{}".into());
     }
     let Some(map) = v.as_object() else {
-        return Err(Status::invalid(format!("metadata.{field} must be an object")));
+        return Err(Status::invalid(format!(
+            "metadata.{field} must be an object"
+        )));
     };
     for (k, val) in map {
         let Some(s) = val.as_str() else {
@@ -329,7 +331,9 @@ fn apply_patch(target: &mut Value, patch: Value) -> Result<(), Status> {
 /// `metadata.resourceVersion`, when given, must be the current one (else 409 Conflict).
 async fn replace(ctx: &Ctx, project: &str, name: &str, body: Value) -> ResourceResult {
     if !body.is_object() {
-        return Err(Status::bad_request("the body must be an ImageStream object"));
+        return Err(Status::bad_request(
+            "the body must be an ImageStream object",
+        ));
     }
     if let Some(n) = super::str_at(&body, &["metadata", "name"]) {
         if n != name {
@@ -343,7 +347,9 @@ async fn replace(ctx: &Ctx, project: &str, name: &str, body: Value) -> ResourceR
         Value::Null => None,
         Value::String(s) if s.is_empty() => None,
         Value::String(s) => Some(s.parse::<i64>().map_err(|_| {
-            Status::invalid(format!("metadata.resourceVersion {s:?} is not one this server gave"))
+            Status::invalid(format!(
+                "metadata.resourceVersion {s:?} is not one this server gave"
+            ))
         })?),
         _ => return Err(Status::invalid("metadata.resourceVersion must be a string")),
     };

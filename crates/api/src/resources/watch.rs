@@ -4,9 +4,10 @@
 //! Without `resourceVersion` (or with `0`) the watch first sends every existing object as
 //! ADDED; with one, it sends the changes after it (410 Expired in an ERROR event when the log no
 //! longer reaches back that far). Changes committed through this process wake the watch at
-//! once; those of other replicas are found by polling the log. Each event's object is the
-//! resource as it is when sent, with the event's number as its `resourceVersion`, so resuming
-//! from it repeats nothing and misses nothing. What the caller may see is checked again every
+//! once; those of other replicas are found by polling the log. Each event carries the event's
+//! number as the object's `resourceVersion` (resuming from it repeats nothing and misses
+//! nothing); an image stream's tag history is shown as of that change, its other fields as they
+//! are when sent. What the caller may see is checked again every
 //! few seconds: a watch on a project the caller lost ends, and a watch across projects skips
 //! projects the caller can no longer see.
 
@@ -69,7 +70,9 @@ pub async fn serve(
         None | Some("") | Some("0") => (position.newest, true),
         Some(raw) => {
             let n = raw.parse::<i64>().map_err(|_| {
-                Status::bad_request(format!("resourceVersion={raw:?} is not one this server gave"))
+                Status::bad_request(format!(
+                    "resourceVersion={raw:?} is not one this server gave"
+                ))
             })?;
             (n, false)
         }
@@ -156,7 +159,12 @@ impl Watch {
                     continue;
                 }
                 if let Some(object) = self.render(&meta, change).await? {
-                    if self.tx.send(event(change.kind.as_str(), object)).await.is_err() {
+                    if self
+                        .tx
+                        .send(event(change.kind.as_str(), object))
+                        .await
+                        .is_err()
+                    {
                         return Ok(());
                     }
                 }
@@ -255,28 +263,35 @@ impl Watch {
 
     async fn render(&self, meta: &Metadata, change: &ChangeRow) -> Result<Option<Value>, Status> {
         let version = change.seq.to_string();
-        let mut object = match (change.resource, change.kind) {
-            (Resource::ImageStream, ChangeKind::Deleted) => json!({
+        // What is left of an object deleted since: its name (a resumed watch still sees the
+        // change, in order).
+        let gone = || match change.resource {
+            Resource::ImageStream => json!({
                 "apiVersion": API_VERSION,
                 "kind": "ImageStream",
                 "metadata": { "name": change.name, "namespace": change.project },
             }),
-            (Resource::ImageStream, _) => {
-                let repository = format!("{}/{}", change.project, change.name);
-                let Some(s) = meta.image_stream(&repository).await? else {
-                    return Ok(None);
-                };
-                if !self.selector.matches(&json_object(&s.labels)) {
-                    return Ok(None);
-                }
-                let tags = meta.stream_tags(&repository).await?;
-                stream_json(&self.ctx, &s, &tags)
-            }
-            (Resource::Image, ChangeKind::Deleted) => json!({
+            Resource::Image => json!({
                 "apiVersion": API_VERSION,
                 "kind": "Image",
                 "metadata": { "name": change.name },
             }),
+        };
+        let mut object = match (change.resource, change.kind) {
+            (_, ChangeKind::Deleted) => gone(),
+            (Resource::ImageStream, _) => {
+                let repository = format!("{}/{}", change.project, change.name);
+                match meta.image_stream(&repository).await? {
+                    Some(s) => {
+                        if !self.selector.matches(&json_object(&s.labels)) {
+                            return Ok(None);
+                        }
+                        let tags = meta.stream_tags_at(&repository, Some(change.seq)).await?;
+                        stream_json(&self.ctx, &s, &tags)
+                    }
+                    None => gone(),
+                }
+            }
             (Resource::Image, _) => match self.image(meta, &change.name).await? {
                 Some(v) => v,
                 None => return Ok(None),

@@ -67,13 +67,23 @@ pub struct NewProjectArgs {
 #[derive(Debug, Args)]
 pub struct GetArgs {
     /// projects, users, serviceaccounts (sa), tokens, rolebindings, clusterrolebindings,
-    /// clusterroles, imagestreams (is), imagestreamtags (istag), images.
+    /// clusterroles, imagestreams (is), imagestreamtags (istag), imagestreamimages (isimage),
+    /// images.
     pub resource: String,
     /// One object by name.
     pub name: Option<String>,
     /// Project (tokens: those of its service accounts).
     #[arg(short = 'n', long = "namespace")]
     pub namespace: Option<String>,
+    /// Image streams of every project you may see.
+    #[arg(short = 'A', long = "all-namespaces")]
+    pub all_namespaces: bool,
+    /// Only objects whose labels match (image streams), e.g. `app=web,tier!=db`.
+    #[arg(short = 'l', long = "selector")]
+    pub selector: Option<String>,
+    /// After listing, keep printing changes as they happen (image streams, images).
+    #[arg(short = 'w', long = "watch")]
+    pub watch: bool,
     #[command(flatten)]
     pub output: OutputOpt,
     #[command(flatten)]
@@ -194,6 +204,14 @@ pub struct TagArgs {
     /// Delete the given tags instead.
     #[arg(short = 'd', long = "delete")]
     pub delete: bool,
+    /// Make the destination follow the source tag (an alias) instead of copying its current
+    /// image.
+    #[arg(long)]
+    pub alias: bool,
+    /// What the source is: `istag` (default), `isimage`, or `docker` (a pull spec such as
+    /// quay.io/org/app:1 or HOST/PROJECT/STREAM:TAG of this registry).
+    #[arg(long, default_value = "istag")]
+    pub source: String,
     /// Project of names given without one.
     #[arg(short = 'n', long = "namespace", required = true)]
     pub namespace: String,

@@ -43,10 +43,14 @@ fn resource_path(
             "imagestreamtag",
             format!("{IMAGE_API}/namespaces/{}/imagestreamtags", need_ns("image stream tags")?),
         ),
+        "isimage" | "imagestreamimage" | "imagestreamimages" => (
+            "imagestreamimage",
+            format!("{IMAGE_API}/namespaces/{}/imagestreamimages", need_ns("image stream images")?),
+        ),
         "image" | "images" => ("image", format!("{IMAGE_API}/images")),
         other => {
             return Err(ClientError::usage(format!(
-                "unknown resource {other:?}: use projects, users, serviceaccounts, tokens, rolebindings, clusterrolebindings, clusterroles, imagestreams (is), imagestreamtags (istag) or images"
+                "unknown resource {other:?}: use projects, users, serviceaccounts, tokens, rolebindings, clusterrolebindings, clusterroles, imagestreams (is), imagestreamtags (istag), imagestreamimages (isimage) or images"
             )))
         }
     })
@@ -54,7 +58,18 @@ fn resource_path(
 
 pub(super) async fn get(a: GetArgs) -> Result<(), ClientError> {
     let s = session(&a.client)?;
-    let (kind, mut path) = resource_path(&a.resource, a.namespace.as_deref())?;
+    let (kind, mut path) = match (a.all_namespaces, a.resource.as_str()) {
+        (true, "is" | "imagestream" | "imagestreams") => {
+            ("imagestream", format!("{IMAGE_API}/imagestreams"))
+        }
+        _ => resource_path(&a.resource, a.namespace.as_deref())?,
+    };
+    if let Some(sel) = &a.selector {
+        path.push_str(&format!("?labelSelector={}", urlencode(sel)));
+    }
+    if a.watch {
+        return super::watch::watch(&s, kind, &path, a.name.as_deref(), a.output.format).await;
+    }
     if kind == "token" && a.name.is_none() {
         if let Some(ns) = &a.namespace {
             path.push_str(&format!("?namespace={ns}"));
@@ -95,7 +110,7 @@ fn token_summary(t: &Value) -> Value {
     })
 }
 
-fn render_table(kind: &str, items: &[Value]) -> String {
+pub(super) fn render_table(kind: &str, items: &[Value]) -> String {
     let names = |v: &Value, key: &str| {
         v[key]
             .as_array()
@@ -170,7 +185,7 @@ fn render_table(kind: &str, items: &[Value]) -> String {
                 })
                 .collect(),
         ),
-        "imagestreamtag" => (
+        "imagestreamtag" | "imagestreamimage" => (
             &["NAME", "IMAGE REFERENCE", "UPDATED"],
             items
                 .iter()

@@ -9,6 +9,7 @@ mod login;
 mod output;
 mod policy;
 mod tags;
+mod watch;
 
 pub use args::ClientCommand;
 pub use commands::run;
@@ -44,6 +45,7 @@ pub struct Session {
     pub server: String,
     pub token: Option<String>,
     http: reqwest::Client,
+    insecure: bool,
 }
 
 impl Session {
@@ -67,6 +69,7 @@ impl Session {
             server,
             token,
             http,
+            insecure,
         })
     }
 

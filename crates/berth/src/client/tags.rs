@@ -63,26 +63,54 @@ pub(super) async fn tag(a: TagArgs) -> Result<(), ClientError> {
             "{dest}: give the destination as STREAM:TAG"
         )));
     }
-    let kind = if src.contains('@') {
-        "ImageStreamImage"
-    } else if src.contains(':') {
-        "ImageStreamTag"
-    } else {
-        return Err(ClientError::usage(format!(
-            "{source}: give the source as STREAM:TAG or STREAM@DIGEST"
-        )));
+    let from = match a.source.as_str() {
+        "docker" => {
+            // A pull spec: project splitting does not apply.
+            if a.alias {
+                return Err(ClientError::usage(
+                    "--alias needs an image stream tag as the source",
+                ));
+            }
+            json!({"kind": "DockerImage", "name": source})
+        }
+        "isimage" | "istag" if src.contains('@') => {
+            json!({"kind": "ImageStreamImage", "namespace": src_project, "name": src})
+        }
+        "istag" if src.contains(':') && a.alias => {
+            json!({"kind": "ImageStreamTag", "namespace": src_project, "name": src})
+        }
+        "istag" if src.contains(':') => {
+            // A copy of what the tag points at now, as `oc tag` does.
+            let current = s
+                .call(Method::GET, &istag_path(src_project, src), None, None)
+                .await?;
+            let digest = current["image"]["metadata"]["name"]
+                .as_str()
+                .ok_or_else(|| ClientError::new(format!("{source} has no image")))?;
+            let stream = src.split_once(':').map(|(st, _)| st).unwrap_or(src);
+            json!({"kind": "ImageStreamImage", "namespace": src_project, "name": format!("{stream}@{digest}")})
+        }
+        "istag" | "isimage" => {
+            return Err(ClientError::usage(format!(
+                "{source}: give the source as STREAM:TAG or STREAM@DIGEST"
+            )))
+        }
+        other => {
+            return Err(ClientError::usage(format!(
+                "--source={other}: use istag, isimage or docker"
+            )))
+        }
     };
-    let v = point(
-        &s,
-        dst_project,
-        dst,
-        json!({"kind": kind, "namespace": src_project, "name": src}),
-    )
-    .await?;
-    let digest = v["image"]["metadata"]["name"].as_str().unwrap_or_default();
-    print(&format!(
-        "Tag {dst_project}/{dst} set to {src_project}/{src} ({digest}).\n"
-    ));
+    let v = point(&s, dst_project, dst, from).await?;
+    let what = if a.alias { "now follows" } else { "set to" };
+    match v["image"]["metadata"]["name"].as_str() {
+        Some(digest) => print(&format!(
+            "Tag {dst_project}/{dst} {what} {source} ({digest}).\n"
+        )),
+        None => print(&format!(
+            "Tag {dst_project}/{dst} {what} {source} (no image yet).\n"
+        )),
+    }
     Ok(())
 }
 

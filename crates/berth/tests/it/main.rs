@@ -15,4 +15,6 @@ mod e2e_clients;
 mod faults;
 mod image_streams;
 mod scale_out;
+mod stream_resources;
 mod support;
+mod watch;

@@ -11,6 +11,11 @@ ALTER TABLE repositories ADD COLUMN spec TEXT NOT NULL DEFAULT '{}';
 -- Status conditions per tag, as a JSON array keyed by tag name (e.g. an import not done).
 ALTER TABLE repositories ADD COLUMN conditions TEXT NOT NULL DEFAULT '{}';
 
+-- The change that made each revision, so that a watch event shows the history as of its
+-- change; NULL until the revision's transaction commits (and for revisions made before this).
+ALTER TABLE tag_events ADD COLUMN change_seq BIGINT;
+CREATE INDEX tag_events_change ON tag_events(repository, change_seq);
+
 ALTER TABLE images ADD COLUMN uid TEXT NOT NULL DEFAULT '';
 ALTER TABLE images ADD COLUMN resource_version BIGINT NOT NULL DEFAULT 0;
 
