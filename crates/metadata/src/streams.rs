@@ -280,13 +280,15 @@ impl Metadata {
         limit: i64,
     ) -> Result<Vec<StreamRow>> {
         let rows = match projects {
-            None => sqlx::query(&format!(
+            None => {
+                sqlx::query(&format!(
                 "SELECT {STREAM_COLUMNS} FROM repositories WHERE name > $1 ORDER BY name LIMIT $2"
             ))
-            .bind(after)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?,
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
             Some([]) => return Ok(Vec::new()),
             Some(p) => {
                 let sql = format!(

@@ -176,6 +176,27 @@ async fn the_readme_flow_pushes_and_pulls_with_a_service_account_token() {
                 ],
             ),
         );
+        // What podman pushed is an image stream with one revision, over the CLI and the API.
+        let is: Value =
+            serde_json::from_str(&c.ok(&["get", "is", "app", "-n", "demo", "-o", "json"])).unwrap();
+        assert_eq!(is["status"]["tags"][0]["tag"], "1", "{db:?}: {is}");
+        let items = is["status"]["tags"][0]["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1);
+        let digest = items[0]["image"].as_str().unwrap().to_string();
+        let described = c.ok(&["describe", "is", "app", "-n", "demo"]);
+        assert!(described.contains(&digest), "{described}");
+        let image: Value =
+            serde_json::from_str(&c.ok(&["get", "images", &digest, "-o", "json"])).unwrap();
+        assert_eq!(
+            image["dockerImageLayers"].as_array().unwrap().len(),
+            1,
+            "{image}"
+        );
+        assert_eq!(
+            image["dockerImageMetadata"]["Config"]["Labels"]["built-by"],
+            "berth-tests"
+        );
+        assert_eq!(image["dockerImageMetadata"]["Architecture"], "amd64");
         let tokens: Value =
             serde_json::from_str(&c.ok(&["get", "tokens", "-n", "demo", "-o", "json"])).unwrap();
         assert_eq!(tokens.as_array().unwrap().len(), 1, "{db:?}: {tokens}");
@@ -829,4 +850,93 @@ async fn credentials_from_stdin_and_environment_and_the_errors() {
     assert!(!std::fs::read_to_string(&path).unwrap().contains("token"));
     let err = gone.fails_with(1, &["whoami"]);
     assert!(err.contains(&format!("run berth login {dead}")), "{err}");
+}
+
+/// `berth get is -w` prints the streams, then each change; `berth tag --alias` follows the
+/// source; `--source=docker` takes a pull spec; selectors and all projects.
+#[tokio::test]
+async fn watch_alias_and_pull_spec_sources_through_the_client() {
+    use std::io::{BufRead, BufReader};
+    let server = TestServer::start_secure(Db::Sqlite);
+    let c = Client::new();
+    c.ok(&["login", &server.base, "-u", "admin", "-p", ADMIN_PASSWORD]);
+    c.ok(&["new-project", "team"]);
+    let token = c.ok(&["whoami", "-t"]).trim().to_string();
+    let reg = crate::support::access::registry_client(
+        &server.base,
+        Some(&token),
+        &["repository:team/app:pull,push"],
+    )
+    .await;
+    let images: Vec<_> = (0..2)
+        .map(|i| crate::support::registry::Image::generated(500 + i, 1))
+        .collect();
+    reg.push_image("team/app", "v1", &images[0]).await;
+
+    let mut watcher = c
+        .command(&["get", "is", "-n", "team", "-w", "-o", "name"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("berth get -w");
+    let mut lines = BufReader::new(watcher.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("text");
+    assert_eq!(first, "imagestream/app");
+
+    // An alias follows; a copy (the default) stays.
+    let out = c.ok(&["tag", "--alias", "app:v1", "app:latest", "-n", "team"]);
+    assert!(out.contains("follows"), "{out}");
+    c.ok(&["tag", "app:v1", "app:pinned", "-n", "team"]);
+    reg.push_image("team/app", "v1", &images[1]).await;
+    let current = |tag: &str| -> String {
+        let v: Value = serde_json::from_str(&c.ok(&[
+            "get",
+            "istag",
+            &format!("app:{tag}"),
+            "-n",
+            "team",
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        v["image"]["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(current("latest"), images[1].digest);
+    assert_eq!(current("pinned"), images[0].digest);
+    // The watcher saw each of those changes.
+    for _ in 0..3 {
+        let line = lines.next().expect("a change").expect("text");
+        assert_eq!(line, "imagestream/app");
+    }
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+
+    // A pull spec of this registry is resolved; one elsewhere is recorded without an image.
+    let spec = format!("{}/team/app:v1", server.addr);
+    c.ok(&["tag", "--source=docker", &spec, "app:mirror", "-n", "team"]);
+    assert_eq!(current("mirror"), images[1].digest);
+    let out = c.ok(&[
+        "tag",
+        "--source=docker",
+        "quay.io/example/tool:1",
+        "app:ext",
+        "-n",
+        "team",
+    ]);
+    assert!(out.contains("no image yet"), "{out}");
+    let err = c.fails_with(2, &["tag", "--source=ftp", "a:b", "app:x", "-n", "team"]);
+    assert!(err.contains("istag, isimage or docker"), "{err}");
+
+    // An image stream image, selectors and every project.
+    let name = format!("app@{}", images[0].digest);
+    let isimage = c.ok(&["get", "isimage", &name, "-n", "team"]);
+    assert!(isimage.contains(&images[0].digest), "{isimage}");
+    c.ok(&["new-project", "ops"]);
+    let all = c.ok(&["get", "is", "-A", "-o", "name"]);
+    assert_eq!(all.trim(), "imagestream/app");
+    let none = c.ok(&["get", "is", "-n", "team", "-l", "app=web"]);
+    assert!(none.contains("No resources found"), "{none}");
 }
