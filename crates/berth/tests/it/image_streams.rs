@@ -237,3 +237,64 @@ async fn resources_speak_yaml_too() {
     assert_eq!(status["kind"], "Status");
     assert_eq!(status["reason"], "BadRequest");
 }
+
+/// Pushes of one tag racing through two replicas on one PostgreSQL database leave one history:
+/// every revision once, generations without gaps or repeats, and the tag at the newest.
+#[tokio::test]
+async fn concurrent_pushes_of_one_tag_through_two_replicas_leave_one_history() {
+    if !crate::support::databases().contains(&crate::support::Db::Postgres) {
+        return;
+    }
+    let setup = crate::support::Setup {
+        db: crate::support::Db::Postgres,
+        store: crate::support::Store::Filesystem,
+    };
+    let a = TestServer::start_setup_with(&setup, true, "");
+    let b = a.replica();
+    let admin = Api::admin(&a).await;
+    admin.create_project("race").await;
+    let scopes = ["repository:race/app:pull,push"];
+    let reg_a = registry_client(&a.base, Some(&admin.token), &scopes).await;
+    let reg_b = registry_client(&b.base, Some(&admin.token), &scopes).await;
+    let images: Vec<Image> = (0..12).map(|i| Image::generated(600 + i, 1)).collect();
+    for image in &images {
+        for blob in image.blobs() {
+            reg_a.push_blob("race/app", blob).await;
+        }
+    }
+    let pushes = images.iter().enumerate().map(|(i, image)| {
+        let reg = if i % 2 == 0 { &reg_a } else { &reg_b };
+        async move {
+            let r = reg
+                .put_manifest_raw(
+                    "race/app",
+                    "v1",
+                    "application/vnd.oci.image.manifest.v1+json",
+                    &image.manifest,
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::CREATED);
+        }
+    });
+    futures::future::join_all(pushes).await;
+    let is: Value = admin
+        .get(&format!("{IS}/race/imagestreams/app"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = is["status"]["tags"][0]["items"].as_array().unwrap();
+    assert_eq!(items.len(), images.len(), "{is}");
+    let generations: Vec<i64> = items.iter().map(|i| i["generation"].as_i64().unwrap()).collect();
+    let want: Vec<i64> = (1..=images.len() as i64).rev().collect();
+    assert_eq!(generations, want);
+    let mut seen: Vec<&str> = items.iter().map(|i| i["image"].as_str().unwrap()).collect();
+    seen.sort();
+    let mut pushed: Vec<&str> = images.iter().map(|i| i.digest.as_str()).collect();
+    pushed.sort();
+    assert_eq!(seen, pushed);
+    for reg in [&reg_a, &reg_b] {
+        let r = reg.head("/v2/race/app/manifests/v1").await;
+        assert_eq!(r.headers()["docker-content-digest"], items[0]["image"].as_str().unwrap());
+    }
+}
