@@ -281,4 +281,26 @@ pub enum ClientCommand {
     Rollback(RollbackArgs),
     /// Show an image stream: its tags, and each tag's history with ages, digests and sizes.
     Describe(DescribeArgs),
+    /// Change fields of an object (image streams) with a JSON merge patch (`--type merge`, the
+    /// default) or a JSON patch (`--type json`).
+    Patch(PatchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PatchArgs {
+    /// imagestream (is).
+    pub resource: String,
+    pub name: String,
+    /// The patch, as JSON: an object for merge, an array of operations for json.
+    #[arg(short = 'p', long = "patch")]
+    pub patch: String,
+    /// merge (RFC 7386; also accepts strategic) or json (RFC 6902).
+    #[arg(long = "type", default_value = "merge")]
+    pub patch_type: String,
+    #[arg(short = 'n', long = "namespace")]
+    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub output: OutputOpt,
+    #[command(flatten)]
+    pub client: ClientOpts,
 }

@@ -40,6 +40,7 @@ pub async fn run(command: ClientCommand) -> Result<(), ClientError> {
         ClientCommand::Tag(a) => super::tags::tag(a).await,
         ClientCommand::Rollback(a) => super::tags::rollback(a).await,
         ClientCommand::Describe(a) => super::tags::describe(a).await,
+        ClientCommand::Patch(a) => super::get::patch(a).await,
     }
 }
 

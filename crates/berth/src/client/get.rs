@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::args::{DeleteArgs, GetArgs};
+use super::args::{DeleteArgs, GetArgs, PatchArgs};
 use super::commands::{print, session, urlencode, AUTHZ, PROJECTS, TOKENS, USERS};
 use super::output::{age, str_of, structured, table, Format};
 use super::ClientError;
@@ -268,6 +268,44 @@ pub(super) async fn delete(a: DeleteArgs) -> Result<(), ClientError> {
     )
     .await?;
     print(&format!("{kind} \"{}\" deleted\n", a.name));
+    Ok(())
+}
+
+/// `berth patch RESOURCE NAME -p JSON [--type merge|json]`.
+pub(super) async fn patch(a: PatchArgs) -> Result<(), ClientError> {
+    let body: Value = serde_json::from_str(&a.patch)
+        .map_err(|e| ClientError::usage(format!("-p is not JSON: {e}")))?;
+    match (a.patch_type.as_str(), &body) {
+        ("merge" | "strategic", Value::Object(_)) | ("json", Value::Array(_)) => {}
+        ("merge" | "strategic", _) => {
+            return Err(ClientError::usage("a merge patch is a JSON object"))
+        }
+        ("json", _) => {
+            return Err(ClientError::usage(
+                "a JSON patch is an array of operations, e.g. [{\"op\":\"add\",\"path\":\"/metadata/labels/a\",\"value\":\"b\"}]",
+            ))
+        }
+        (other, _) => {
+            return Err(ClientError::usage(format!(
+                "--type {other}: use merge or json"
+            )))
+        }
+    }
+    let s = session(&a.client)?;
+    let (kind, path) = resource_path(&a.resource, a.namespace.as_deref())?;
+    let v = s
+        .call(
+            Method::PATCH,
+            &format!("{path}/{}", urlencode(&a.name)),
+            Some(body),
+            None,
+        )
+        .await?;
+    match a.output.format {
+        Format::Table => print(&format!("{kind}/{} patched\n", a.name)),
+        Format::Name => print(&format!("{kind}/{}\n", a.name)),
+        f => print(&structured(&v, f)?),
+    }
     Ok(())
 }
 

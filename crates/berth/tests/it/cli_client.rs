@@ -939,4 +939,46 @@ async fn watch_alias_and_pull_spec_sources_through_the_client() {
     assert_eq!(all.trim(), "imagestream/app");
     let none = c.ok(&["get", "is", "-n", "team", "-l", "app=web"]);
     assert!(none.contains("No resources found"), "{none}");
+    let out = c.ok(&[
+        "patch",
+        "is",
+        "app",
+        "-n",
+        "team",
+        "-p",
+        r#"{"metadata":{"labels":{"app":"web"}}}"#,
+    ]);
+    assert_eq!(out.trim(), "imagestream/app patched");
+    let some = c.ok(&["get", "is", "-n", "team", "-l", "app=web", "-o", "name"]);
+    assert_eq!(some.trim(), "imagestream/app");
+    c.ok(&[
+        "patch",
+        "is",
+        "app",
+        "-n",
+        "team",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"remove","path":"/metadata/labels/app"}]"#,
+    ]);
+    let none = c.ok(&["get", "is", "-n", "team", "-l", "app", "-o", "name"]);
+    assert!(none.trim().is_empty(), "{none}");
+    let err = c.fails_with(
+        2,
+        &[
+            "patch", "is", "app", "-n", "team", "--type", "json", "-p", "{}",
+        ],
+    );
+    assert!(err.contains("array of operations"), "{err}");
+    let err = c.fails(&[
+        "patch",
+        "is",
+        "app",
+        "-n",
+        "team",
+        "-p",
+        r#"{"metadata":{"name":"other"}}"#,
+    ]);
+    assert!(err.contains("does not match"), "{err}");
 }

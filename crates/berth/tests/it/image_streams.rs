@@ -285,7 +285,10 @@ async fn concurrent_pushes_of_one_tag_through_two_replicas_leave_one_history() {
         .unwrap();
     let items = is["status"]["tags"][0]["items"].as_array().unwrap();
     assert_eq!(items.len(), images.len(), "{is}");
-    let generations: Vec<i64> = items.iter().map(|i| i["generation"].as_i64().unwrap()).collect();
+    let generations: Vec<i64> = items
+        .iter()
+        .map(|i| i["generation"].as_i64().unwrap())
+        .collect();
     let want: Vec<i64> = (1..=images.len() as i64).rev().collect();
     assert_eq!(generations, want);
     let mut seen: Vec<&str> = items.iter().map(|i| i["image"].as_str().unwrap()).collect();
@@ -295,6 +298,9 @@ async fn concurrent_pushes_of_one_tag_through_two_replicas_leave_one_history() {
     assert_eq!(seen, pushed);
     for reg in [&reg_a, &reg_b] {
         let r = reg.head("/v2/race/app/manifests/v1").await;
-        assert_eq!(r.headers()["docker-content-digest"], items[0]["image"].as_str().unwrap());
+        assert_eq!(
+            r.headers()["docker-content-digest"],
+            items[0]["image"].as_str().unwrap()
+        );
     }
 }
