@@ -132,12 +132,21 @@ impl Metadata {
     /// blobs stay for pruning. False when there was no such project.
     pub async fn delete_project(&self, name: &str) -> Result<bool> {
         let mut w = self.write().await?;
+        // Its streams go with it (ON DELETE CASCADE); watchers are told.
+        let streams = sqlx::query("SELECT name FROM repositories WHERE project = $1")
+            .bind(name)
+            .fetch_all(&mut *w.tx)
+            .await?;
         // The project row goes first: its lock makes bindings being added to it concurrently
         // either fail or commit before the bindings below are deleted.
         let done = sqlx::query("DELETE FROM projects WHERE name = $1")
             .bind(name)
             .execute(&mut *w.tx)
             .await?;
+        for row in &streams {
+            let repository: String = sqlx::Row::try_get(row, "name")?;
+            w.stream_changed(&repository, crate::ChangeKind::Deleted);
+        }
         sqlx::query("DELETE FROM role_bindings WHERE project = $1")
             .bind(name)
             .execute(&mut *w.tx)

@@ -301,7 +301,7 @@ async fn spec_tags_copy_alias_and_record_other_registries() {
         assert_eq!(spec_tags.len(), 2, "{is}");
         assert!(is["metadata"]["generation"].as_i64().unwrap() >= 3);
         // The registry serves what the spec tags point at.
-        let r = reg.get(&format!("/v2/team/app/manifests/latest")).await;
+        let r = reg.get("/v2/team/app/manifests/latest").await;
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(
             r.headers()["docker-content-digest"],

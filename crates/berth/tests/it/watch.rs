@@ -273,4 +273,31 @@ async fn a_watch_lists_first_and_ends_on_timeout_or_an_expired_version() {
     let text = r.text().await.unwrap();
     let line = text.lines().next().unwrap_or_default();
     assert!(serde_json::from_str::<Value>(line).is_ok(), "{text}");
+    // Deleting the project deletes its streams, and a watch across projects is told.
+    let list: Value = admin
+        .get(&format!("{API}/imagestreams"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rv = list["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut all = Watcher::open(
+        &admin,
+        &format!("{API}/imagestreams?watch=true&resourceVersion={rv}"),
+    )
+    .await;
+    let r = admin
+        .delete("/apis/project.openshift.io/v1/projects/team")
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let e = all
+        .next(Duration::from_secs(10))
+        .await
+        .expect("a DELETED event");
+    assert_eq!(e["type"], "DELETED");
+    assert_eq!(e["object"]["metadata"]["namespace"], "team");
+    assert_eq!(e["object"]["metadata"]["name"], "app");
 }
