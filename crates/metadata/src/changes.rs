@@ -87,6 +87,11 @@ impl WriteTx {
         self.note(Resource::Image, project, digest, ChangeKind::Added);
     }
 
+    /// Notes a change of image `digest`, logged under `project` (one holding it).
+    pub(crate) fn image_changed(&mut self, project: &str, digest: &str, kind: ChangeKind) {
+        self.note(Resource::Image, project, digest, kind);
+    }
+
     fn note(&mut self, resource: Resource, project: &str, name: &str, kind: ChangeKind) {
         let same = |c: &Change| c.resource == resource && c.project == project && c.name == name;
         if let Some(i) = self.changes.iter().position(same) {

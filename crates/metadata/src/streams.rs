@@ -78,6 +78,9 @@ pub struct ImageDetailRow {
     pub created_at: i64,
     pub uid: String,
     pub resource_version: i64,
+    /// The Image object's labels and annotations (JSON objects).
+    pub labels: String,
+    pub object_annotations: String,
 }
 
 fn stream_row(r: &AnyRow) -> Result<StreamRow> {
@@ -95,8 +98,8 @@ fn stream_row(r: &AnyRow) -> Result<StreamRow> {
     })
 }
 
-const IMAGE_COLUMNS: &str =
-    "digest, media_type, size, content, config_digest, created_at, uid, resource_version";
+const IMAGE_COLUMNS: &str = "digest, media_type, size, content, config_digest, created_at, uid, \
+     resource_version, labels, object_annotations";
 
 fn image_detail_row(r: &AnyRow) -> Result<ImageDetailRow> {
     Ok(ImageDetailRow {
@@ -108,6 +111,8 @@ fn image_detail_row(r: &AnyRow) -> Result<ImageDetailRow> {
         created_at: r.try_get("created_at")?,
         uid: r.try_get("uid")?,
         resource_version: r.try_get("resource_version")?,
+        labels: r.try_get("labels")?,
+        object_annotations: r.try_get("object_annotations")?,
     })
 }
 
@@ -448,4 +453,87 @@ async fn apply_update(
         }
     }
     Ok(())
+}
+
+impl Metadata {
+    /// The first project (by name) with a stream holding image `digest`: where its changes are
+    /// logged.
+    async fn image_project(w: &mut crate::WriteTx, digest: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT MIN(r.project) AS project FROM repository_images ri \
+             JOIN repositories r ON r.name = ri.repository WHERE ri.digest = $1",
+        )
+        .bind(digest)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        Ok(row.try_get("project")?)
+    }
+
+    /// Sets an image's labels and annotations; [`crate::MetadataError::Conflict`] when
+    /// `expected_version` is given and not the current one.
+    pub async fn update_image_metadata(
+        &self,
+        digest: &str,
+        expected_version: Option<i64>,
+        labels: &str,
+        annotations: &str,
+    ) -> Result<()> {
+        let mut w = self.write().await?;
+        let lock = match w.dialect {
+            crate::Dialect::Postgres => " FOR UPDATE",
+            crate::Dialect::Sqlite => "",
+        };
+        let row = sqlx::query(&format!(
+            "SELECT resource_version FROM images WHERE digest = $1{lock}"
+        ))
+        .bind(digest)
+        .fetch_optional(&mut *w.tx)
+        .await?
+        .ok_or_else(|| crate::MetadataError::NotFound(format!("image {digest}")))?;
+        let version: i64 = row.try_get("resource_version")?;
+        if expected_version.is_some_and(|v| v != version) {
+            return Err(crate::MetadataError::Conflict(format!("image {digest}")));
+        }
+        sqlx::query("UPDATE images SET labels = $1, object_annotations = $2 WHERE digest = $3")
+            .bind(labels)
+            .bind(annotations)
+            .bind(digest)
+            .execute(&mut *w.tx)
+            .await?;
+        let project = Self::image_project(&mut w, digest)
+            .await?
+            .unwrap_or_default();
+        w.image_changed(&project, digest, crate::ChangeKind::Modified);
+        w.commit().await
+    }
+
+    /// Removes image `digest` from every stream holding it, with the tags pointing at it (the
+    /// Image object's delete). The manifest's bytes stay until pruning. False when no stream
+    /// held it.
+    pub async fn delete_image_everywhere(&self, digest: &str) -> Result<bool> {
+        let mut w = self.write().await?;
+        let project = Self::image_project(&mut w, digest).await?;
+        let Some(project) = project else {
+            return Ok(false);
+        };
+        let tagged = sqlx::query("SELECT DISTINCT repository FROM tags WHERE digest = $1")
+            .bind(digest)
+            .fetch_all(&mut *w.tx)
+            .await?;
+        for row in &tagged {
+            let repository: String = row.try_get("repository")?;
+            w.stream_changed(&repository, crate::ChangeKind::Modified);
+        }
+        sqlx::query("DELETE FROM tags WHERE digest = $1")
+            .bind(digest)
+            .execute(&mut *w.tx)
+            .await?;
+        sqlx::query("DELETE FROM repository_images WHERE digest = $1")
+            .bind(digest)
+            .execute(&mut *w.tx)
+            .await?;
+        w.image_changed(&project, digest, crate::ChangeKind::Deleted);
+        w.commit().await?;
+        Ok(true)
+    }
 }

@@ -78,6 +78,8 @@ pub fn image_json(host: &str, repository: Option<&str>, info: &ImageInfo) -> Val
             "uid": info.row.uid,
             "resourceVersion": info.row.resource_version.to_string(),
             "creationTimestamp": timestamp(info.row.created_at),
+            "labels": super::streams::json_object(&info.row.labels),
+            "annotations": super::streams::json_object(&info.row.object_annotations),
         },
         "dockerImageReference": repository
             .map(|r| format!("{host}/{r}@{}", info.row.digest))
@@ -179,7 +181,12 @@ pub async fn images(
         rows.len() as i64 == limit,
     );
     let mut items = Vec::with_capacity(rows.len());
+    // A page may come back shorter than `limit` when a selector filters; `continue` goes on.
+    let selector = super::streams::selector(query)?;
     for row in rows {
+        if !selector.matches(&super::streams::json_object(&row.labels)) {
+            continue;
+        }
         let repo = meta
             .image_repository(&row.digest, projects.as_deref())
             .await?;
@@ -194,11 +201,10 @@ pub async fn images(
     Ok(paged_list("ImageList", items, next, position.newest))
 }
 
-/// An image by digest: visible to whoever may pull a repository that holds it.
-pub async fn image(ctx: &Ctx, method: &Method, digest: &str) -> ResourceResult {
-    if *method != Method::GET {
-        return Err(Status::method_not_allowed("GET"));
-    }
+/// `images/<digest>`: visible to whoever may pull a repository that holds it. `PUT`/`PATCH`
+/// change its labels and annotations (cluster administrators); `DELETE` removes it from every
+/// stream (pruners and cluster administrators); its bytes stay until pruning.
+pub async fn image(ctx: &Ctx, method: &Method, digest: &str, body: Value) -> ResourceResult {
     let projects = ctx
         .app
         .access
@@ -208,6 +214,43 @@ pub async fn image(ctx: &Ctx, method: &Method, digest: &str) -> ResourceResult {
     let Some(repo) = meta.image_repository(digest, projects.as_deref()).await? else {
         return Err(Status::not_found("image", digest));
     };
+    let Some(info) = load_image(ctx, digest).await? else {
+        return Err(Status::not_found("image", digest));
+    };
+    let current = image_json(&ctx.host, Some(&repo), &info);
+    let update = match *method {
+        Method::GET => return Ok(ok(current)),
+        Method::DELETE => {
+            ctx.require_cluster(Verb::Prune).await?;
+            meta.delete_image_everywhere(digest).await?;
+            return Ok(super::status::deleted("images", digest));
+        }
+        Method::PUT => body,
+        Method::PATCH => {
+            let mut patched = current;
+            super::streams::apply_patch(&mut patched, body)?;
+            patched
+        }
+        _ => return Err(Status::method_not_allowed("GET, PUT, PATCH, DELETE")),
+    };
+    ctx.require_cluster(Verb::ManageCluster).await?;
+    if super::str_at(&update, &["metadata", "name"]).is_some_and(|n| n != digest) {
+        return Err(Status::bad_request(
+            "metadata.name must be the image's digest",
+        ));
+    }
+    let expected = super::streams::expected_version(&update)?;
+    let labels = super::streams::string_map(&update, "labels")?;
+    let annotations = super::streams::string_map(&update, "annotations")?;
+    match meta
+        .update_image_metadata(digest, expected, &labels, &annotations)
+        .await
+    {
+        Err(berth_metadata::MetadataError::Conflict(_)) => {
+            return Err(super::streams::conflict("images", digest))
+        }
+        other => other?,
+    }
     let Some(info) = load_image(ctx, digest).await? else {
         return Err(Status::not_found("image", digest));
     };

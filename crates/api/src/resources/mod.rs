@@ -228,7 +228,7 @@ async fn handle(app: AppState, request: Request) -> ResourceResult {
             images::images(&ctx, &method, &query).await
         }
         ["apis", "image.openshift.io", "v1", "images", digest] => {
-            images::image(&ctx, &method, digest).await
+            images::image(&ctx, &method, digest, body).await
         }
         _ => Err(Status::new(
             StatusCode::NOT_FOUND,

@@ -92,7 +92,7 @@ pub fn json_object(text: &str) -> Map<String, Value> {
 
 /// `metadata.labels` or `metadata.annotations` of a body: an object of strings (labels also
 /// checked as Kubernetes checks them), as stored JSON.
-fn string_map(body: &Value, field: &str) -> Result<String, Status> {
+pub fn string_map(body: &Value, field: &str) -> Result<String, Status> {
     let v = &body["metadata"][field];
     if v.is_null() {
         return Ok("{}".into());
@@ -309,7 +309,7 @@ pub async fn item(
 }
 
 /// Applies a JSON merge patch (an object) or a JSON patch (an array of operations).
-fn apply_patch(target: &mut Value, patch: Value) -> Result<(), Status> {
+pub fn apply_patch(target: &mut Value, patch: Value) -> Result<(), Status> {
     match patch {
         Value::Object(_) => {
             json_patch::merge(target, &patch);
@@ -343,23 +343,14 @@ async fn replace(ctx: &Ctx, project: &str, name: &str, body: Value) -> ResourceR
         }
     }
     check_namespace(&body, project)?;
-    let expected = match &body["metadata"]["resourceVersion"] {
-        Value::Null => None,
-        Value::String(s) if s.is_empty() => None,
-        Value::String(s) => Some(s.parse::<i64>().map_err(|_| {
-            Status::invalid(format!(
-                "metadata.resourceVersion {s:?} is not one this server gave"
-            ))
-        })?),
-        _ => return Err(Status::invalid("metadata.resourceVersion must be a string")),
-    };
+    let expected = expected_version(&body)?;
     let repository = format!("{project}/{name}");
     let meta = ctx.app.access.metadata();
     let Some(current) = meta.image_stream(&repository).await? else {
         return Err(Status::not_found("imagestream", name));
     };
     if expected.is_some_and(|v| v != current.resource_version) {
-        return Err(conflict(name));
+        return Err(conflict("imagestreams", name));
     }
     let old_spec = serde_json::from_str::<Value>(&current.spec).unwrap_or_else(|_| json!({}));
     let target = SpecTarget {
@@ -382,19 +373,36 @@ async fn replace(ctx: &Ctx, project: &str, name: &str, body: Value) -> ResourceR
         ..StreamUpdate::default()
     };
     let row = match meta.update_image_stream(&repository, &update).await {
-        Err(berth_metadata::MetadataError::Conflict(_)) => return Err(conflict(name)),
+        Err(berth_metadata::MetadataError::Conflict(_)) => {
+            return Err(conflict("imagestreams", name))
+        }
         other => other?,
     };
     let tags = meta.stream_tags(&repository).await?;
     Ok(ok(stream_json(ctx, &row, &tags)))
 }
 
-pub fn conflict(name: &str) -> Status {
+/// `metadata.resourceVersion` of an update: the version the writer read, if it says.
+pub fn expected_version(body: &Value) -> Result<Option<i64>, Status> {
+    match &body["metadata"]["resourceVersion"] {
+        Value::Null => Ok(None),
+        Value::String(s) if s.is_empty() => Ok(None),
+        Value::String(s) => s.parse::<i64>().map(Some).map_err(|_| {
+            Status::invalid(format!(
+                "metadata.resourceVersion {s:?} is not one this server gave"
+            ))
+        }),
+        _ => Err(Status::invalid("metadata.resourceVersion must be a string")),
+    }
+}
+
+/// The 409 of an update based on a stale resourceVersion.
+pub fn conflict(resource: &str, name: &str) -> Status {
     Status::new(
         axum::http::StatusCode::CONFLICT,
         "Conflict",
         format!(
-            "Operation cannot be fulfilled on imagestreams {name:?}: the object has been modified; \
+            "Operation cannot be fulfilled on {resource} {name:?}: the object has been modified; \
              please apply your changes to the latest version and try again"
         ),
     )

@@ -447,3 +447,87 @@ async fn a_public_hostname_must_be_a_host() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("publicHostname"), "{err}");
 }
+
+#[tokio::test]
+async fn images_take_labels_with_conflicts_and_delete_from_every_stream() {
+    for db in databases() {
+        let server = TestServer::start_secure(db);
+        let admin = Api::admin(&server).await;
+        admin.create_project("team").await;
+        let reg = pusher(&server, &admin, &["team/app", "team/other"]).await;
+        let image = Image::generated(330, 1);
+        reg.push_image("team/app", "v1", &image).await;
+        reg.push_image("team/other", "v2", &image).await;
+        let path = format!("{API}/images/{}", image.digest);
+        let (status, v) = send(&admin, Method::GET, &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{db:?}: {v}");
+        let rv = v["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(v["metadata"]["labels"], json!({}));
+
+        let (status, v) = send(
+            &admin,
+            Method::PATCH,
+            &path,
+            Some(json!({"metadata": {"labels": {"tier": "gold"}}})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        assert_eq!(v["metadata"]["labels"]["tier"], "gold");
+        assert_ne!(v["metadata"]["resourceVersion"], rv.as_str());
+        let stale = json!({"metadata": {"resourceVersion": rv, "labels": {}}});
+        let (status, _) = send(&admin, Method::PUT, &path, Some(stale)).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        for (selector, n) in [("tier%3Dgold", 1), ("tier%3Dsilver", 0)] {
+            let (_, list) = send(
+                &admin,
+                Method::GET,
+                &format!("{API}/images?labelSelector={selector}"),
+                None,
+            )
+            .await;
+            assert_eq!(list["items"].as_array().unwrap().len(), n, "{selector}");
+        }
+
+        // An editor of the project reads the image but may neither relabel nor delete it.
+        let editor = Api::with_token(&server.base, &admin.user_with_token("ed").await);
+        admin.bind("team", "edit", "User", "ed").await;
+        assert_eq!(
+            send(&editor, Method::GET, &path, None).await.0,
+            StatusCode::OK
+        );
+        let (status, _) = send(
+            &editor,
+            Method::PATCH,
+            &path,
+            Some(json!({"metadata": {"labels": {"tier": "x"}}})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            send(&editor, Method::DELETE, &path, None).await.0,
+            StatusCode::FORBIDDEN
+        );
+
+        // Deleting the image removes it from both streams and their tags.
+        assert_eq!(
+            send(&admin, Method::DELETE, &path, None).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            send(&admin, Method::GET, &path, None).await.0,
+            StatusCode::NOT_FOUND
+        );
+        for (repo, tag) in [("team/app", "v1"), ("team/other", "v2")] {
+            let r = reg.get(&format!("/v2/{repo}/manifests/{tag}")).await;
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{repo}:{tag}");
+            assert!(reg.tags(repo).await.is_empty());
+        }
+        assert_eq!(
+            send(&admin, Method::DELETE, &path, None).await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+}

@@ -18,6 +18,10 @@ CREATE INDEX tag_events_change ON tag_events(repository, change_seq);
 
 ALTER TABLE images ADD COLUMN uid TEXT NOT NULL DEFAULT '';
 ALTER TABLE images ADD COLUMN resource_version BIGINT NOT NULL DEFAULT 0;
+-- The Image object's metadata.labels and metadata.annotations (JSON objects), set through the
+-- API; not the manifest's own annotations (column annotations).
+ALTER TABLE images ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE images ADD COLUMN object_annotations TEXT NOT NULL DEFAULT '{}';
 
 -- Tags that track another tag (spec tags from an ImageStreamTag: an alias): when the source tag
 -- moves, the tracking tag follows in the same transaction.
