@@ -94,6 +94,63 @@ async fn put(ctx: &Ctx, project: &str, name: &str, body: Value) -> ResourceResul
         return Err(Status::invalid("tag.from is required"));
     }
     let meta = ctx.app.access.metadata();
+    // Read, change this tag's entry, write back only if nothing changed the stream meanwhile
+    // (another tag written, a push): otherwise read again, so no concurrent write is lost.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let update = spec_tag_update(ctx, project, stream, tag, reference).await?;
+        match meta.update_image_stream(&repository, &update).await {
+            Err(berth_metadata::MetadataError::Conflict(_)) if attempts < MAX_ATTEMPTS => {
+                back_off(attempts).await
+            }
+            Err(berth_metadata::MetadataError::Conflict(_)) => {
+                return Err(super::streams::conflict("imagestreamtags", name))
+            }
+            other => {
+                other?;
+                break;
+            }
+        }
+    }
+    match get(ctx, project, name).await {
+        Err(s) if s.code == axum::http::StatusCode::NOT_FOUND => {
+            // An alias of a tag that has no image yet, or a reference not imported.
+            Ok(super::created(json!({
+                "apiVersion": API_VERSION,
+                "kind": "ImageStreamTag",
+                "metadata": { "name": name, "namespace": project },
+                "tag": reference,
+            })))
+        }
+        other => other,
+    }
+}
+
+/// How often a tag write is tried when the stream keeps changing between reading and writing.
+const MAX_ATTEMPTS: u32 = 12;
+
+/// Waits a little longer after each lost race, with jitter so that racing writers spread out.
+async fn back_off(attempt: u32) {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::from(d.subsec_nanos() % 7))
+        .unwrap_or(0);
+    let millis = (1u64 << attempt.min(6)) + jitter;
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}
+
+/// The write of the stream that sets `tag`'s spec entry from `reference`, based on the stream as
+/// it is now.
+async fn spec_tag_update(
+    ctx: &Ctx,
+    project: &str,
+    stream: &str,
+    tag: &str,
+    reference: &Value,
+) -> Result<StreamUpdate, Status> {
+    let repository = format!("{project}/{stream}");
+    let meta = ctx.app.access.metadata();
     let current = meta.image_stream(&repository).await?;
     let (old_spec, conditions, generation, labels, annotations) = match &current {
         Some(s) => (
@@ -140,21 +197,10 @@ async fn put(ctx: &Ctx, project: &str, name: &str, body: Value) -> ResourceResul
         spec: plan.spec.to_string(),
         conditions: Value::Object(plan.conditions).to_string(),
         tag_actions: plan.actions,
+        expected_version: Some(current.as_ref().map_or(0, |s| s.resource_version)),
         ..StreamUpdate::default()
     };
-    meta.update_image_stream(&repository, &update).await?;
-    match get(ctx, project, name).await {
-        Err(s) if s.code == axum::http::StatusCode::NOT_FOUND => {
-            // An alias of a tag that has no image yet, or a reference not imported.
-            Ok(super::created(json!({
-                "apiVersion": API_VERSION,
-                "kind": "ImageStreamTag",
-                "metadata": { "name": name, "namespace": project },
-                "tag": reference,
-            })))
-        }
-        other => other,
-    }
+    Ok(update)
 }
 
 /// The tag goes from the stream's spec and status (and the registry's tag list); its history
@@ -164,8 +210,37 @@ async fn delete(ctx: &Ctx, project: &str, name: &str) -> ResourceResult {
     ctx.require_in_project(Verb::Push, project).await?;
     let repository = format!("{project}/{stream}");
     let meta = ctx.app.access.metadata();
-    let Some(s) = meta.image_stream(&repository).await? else {
-        return Err(Status::not_found("imagestreamtag", name));
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let Some(update) = tag_removal(ctx, &repository, tag).await? else {
+            return Err(Status::not_found("imagestreamtag", name));
+        };
+        match meta.update_image_stream(&repository, &update).await {
+            Err(berth_metadata::MetadataError::Conflict(_)) if attempts < MAX_ATTEMPTS => {
+                back_off(attempts).await
+            }
+            Err(berth_metadata::MetadataError::Conflict(_)) => {
+                return Err(super::streams::conflict("imagestreamtags", name))
+            }
+            other => {
+                other?;
+                return Ok(super::status::deleted("imagestreamtags", name));
+            }
+        }
+    }
+}
+
+/// The write of the stream that removes `tag` from its spec and status, based on the stream as
+/// it is now; `None` when the stream has no such tag.
+async fn tag_removal(
+    ctx: &Ctx,
+    repository: &str,
+    tag: &str,
+) -> Result<Option<StreamUpdate>, Status> {
+    let meta = ctx.app.access.metadata();
+    let Some(s) = meta.image_stream(repository).await? else {
+        return Ok(None);
     };
     let mut spec = serde_json::from_str::<Value>(&s.spec).unwrap_or_else(|_| json!({}));
     let mut conditions = json_object(&s.conditions);
@@ -173,18 +248,19 @@ async fn delete(ctx: &Ctx, project: &str, name: &str) -> ResourceResult {
         .as_array()
         .is_some_and(|t| t.iter().any(|e| e["name"] == tag));
     let in_status = meta
-        .stream_tags(&repository)
+        .stream_tags(repository)
         .await?
         .iter()
         .any(|t| t.tag == tag);
-    if !in_spec && !in_status && conditions.remove(tag).is_none() {
-        return Err(Status::not_found("imagestreamtag", name));
+    let had_condition = conditions.remove(tag).is_some();
+    if !in_spec && !in_status && !had_condition {
+        return Ok(None);
     }
-    conditions.remove(tag);
     if let Some(tags) = spec["tags"].as_array_mut() {
         tags.retain(|e| e["name"] != tag);
     }
-    let update = StreamUpdate {
+    Ok(Some(StreamUpdate {
+        expected_version: Some(s.resource_version),
         labels: s.labels.clone(),
         annotations: s.annotations.clone(),
         spec_changed: in_spec,
@@ -192,9 +268,7 @@ async fn delete(ctx: &Ctx, project: &str, name: &str) -> ResourceResult {
         conditions: Value::Object(conditions).to_string(),
         deleted_tags: vec![tag.to_string()],
         ..StreamUpdate::default()
-    };
-    meta.update_image_stream(&repository, &update).await?;
-    Ok(super::status::deleted("imagestreamtags", name))
+    }))
 }
 
 /// `POST imagestreammappings`: records image `image.metadata.name` (a digest the caller may

@@ -531,3 +531,64 @@ async fn images_take_labels_with_conflicts_and_delete_from_every_stream() {
         );
     }
 }
+
+/// Tags written onto one stream at the same time all land in its spec: each write is based on
+/// the stream as it was read, and retried when something changed it meanwhile.
+#[tokio::test]
+async fn concurrent_tag_writes_onto_one_stream_lose_nothing() {
+    for db in databases() {
+        let server = TestServer::start_secure(db);
+        let admin = Api::admin(&server).await;
+        admin.create_project("team").await;
+        let reg = pusher(&server, &admin, &["team/app"]).await;
+        let image = Image::generated(340, 1);
+        reg.push_image("team/app", "v1", &image).await;
+        let writes = (0..10).map(|i| {
+            let api = &admin;
+            let path = format!("{API}/namespaces/team/imagestreamtags/copy:t{i}");
+            let from = json!({"kind": "ImageStreamImage", "name": format!("app@{}", image.digest)});
+            async move {
+                send(
+                    api,
+                    Method::PUT,
+                    &path,
+                    Some(json!({"tag": {"from": from}})),
+                )
+                .await
+            }
+        });
+        for (status, v) in futures::future::join_all(writes).await {
+            assert_eq!(status, StatusCode::OK, "{db:?}: {v}");
+        }
+        let (_, is) = send(
+            &admin,
+            Method::GET,
+            &format!("{API}/namespaces/team/imagestreams/copy"),
+            None,
+        )
+        .await;
+        assert_eq!(
+            is["spec"]["tags"].as_array().unwrap().len(),
+            10,
+            "{db:?}: {is}"
+        );
+        assert_eq!(is["status"]["tags"].as_array().unwrap().len(), 10);
+        let deletes = (0..10).map(|i| {
+            let api = &admin;
+            let path = format!("{API}/namespaces/team/imagestreamtags/copy:t{i}");
+            async move { send(api, Method::DELETE, &path, None).await.0 }
+        });
+        for status in futures::future::join_all(deletes).await {
+            assert_eq!(status, StatusCode::OK, "{db:?}");
+        }
+        let (_, is) = send(
+            &admin,
+            Method::GET,
+            &format!("{API}/namespaces/team/imagestreams/copy"),
+            None,
+        )
+        .await;
+        assert_eq!(is["spec"]["tags"], json!([]), "{db:?}: {is}");
+        assert_eq!(is["status"]["tags"], json!([]));
+    }
+}
