@@ -184,7 +184,7 @@ pub async fn images(
     // A page may come back shorter than `limit` when a selector filters; `continue` goes on.
     let selector = super::streams::selector(query)?;
     for row in rows {
-        if !selector.matches(&super::streams::json_object(&row.labels)) {
+        if !selector.matches(&super::streams::json_object(&row.labels), &row.digest, "") {
             continue;
         }
         let repo = meta

@@ -1,7 +1,63 @@
 //! Kubernetes label selectors (`?labelSelector=`): `key`, `!key`, `key=value`, `key==value`,
-//! `key!=value`, `key in (a,b)`, `key notin (a,b)`, joined by commas.
+//! `key!=value`, `key in (a,b)`, `key notin (a,b)`, joined by commas; and field selectors
+//! (`?fieldSelector=metadata.name=app`, `metadata.namespace!=x`), as `kubectl get NAME -w` sends.
 
 use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// A label selector and a field selector from a query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectSelector {
+    labels: LabelSelector,
+    /// (field, equal?, value) for `metadata.name` and `metadata.namespace`.
+    fields: Vec<(String, bool, String)>,
+}
+
+impl ObjectSelector {
+    pub fn from_query(query: &HashMap<String, Vec<String>>) -> Result<ObjectSelector, Status> {
+        let first = |k: &str| query.get(k).and_then(|v| v.first());
+        let labels = match first("labelSelector") {
+            Some(s) => LabelSelector::parse(s)?,
+            None => LabelSelector::default(),
+        };
+        let mut fields = Vec::new();
+        if let Some(text) = first("fieldSelector") {
+            for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (field, equal, value) = if let Some((f, v)) = part.split_once("!=") {
+                    (f, false, v)
+                } else if let Some((f, v)) = part.split_once("==").or_else(|| part.split_once('='))
+                {
+                    (f, true, v)
+                } else {
+                    return Err(Status::bad_request(format!(
+                        "fieldSelector {text:?}: {part:?} is not FIELD=VALUE or FIELD!=VALUE"
+                    )));
+                };
+                let field = field.trim();
+                if !matches!(field, "metadata.name" | "metadata.namespace") {
+                    return Err(Status::bad_request(format!(
+                        "fieldSelector: {field:?} is not a supported field (metadata.name, metadata.namespace)"
+                    )));
+                }
+                fields.push((field.to_string(), equal, value.trim().to_string()));
+            }
+        }
+        Ok(ObjectSelector { labels, fields })
+    }
+
+    /// Whether an object with these labels, name and namespace is selected.
+    pub fn matches(&self, labels: &Map<String, Value>, name: &str, namespace: &str) -> bool {
+        self.labels.matches(labels)
+            && self.fields.iter().all(|(field, equal, value)| {
+                let actual = if field == "metadata.name" {
+                    name
+                } else {
+                    namespace
+                };
+                (actual == value) == *equal
+            })
+    }
+}
 
 use super::Status;
 

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
 use super::images::{continue_token, paged_list, paging, API_VERSION};
-use super::selector::LabelSelector;
+use super::selector::ObjectSelector;
 use super::spec_tags::{plan_spec, SpecTarget};
 use super::{ok, timestamp, Ctx, ResourceResult, Status};
 
@@ -132,11 +132,17 @@ fn is_watch(query: &HashMap<String, Vec<String>>) -> bool {
         .is_some_and(|v| v == "true" || v == "1")
 }
 
-pub fn selector(query: &HashMap<String, Vec<String>>) -> Result<LabelSelector, Status> {
-    match query.get("labelSelector").and_then(|v| v.first()) {
-        Some(s) => LabelSelector::parse(s),
-        None => Ok(LabelSelector::default()),
-    }
+pub fn selector(query: &HashMap<String, Vec<String>>) -> Result<ObjectSelector, Status> {
+    ObjectSelector::from_query(query)
+}
+
+/// Whether `selector` picks stream `s`.
+pub fn selects(selector: &ObjectSelector, s: &StreamRow) -> bool {
+    let name = s
+        .repository
+        .split_once('/')
+        .map_or(s.repository.as_str(), |(_, n)| n);
+    selector.matches(&json_object(&s.labels), name, &s.project)
 }
 
 /// `GET|POST namespaces/<project>/imagestreams`.
@@ -198,7 +204,7 @@ async fn list(
         let full = rows.len() as i64 == limit;
         for s in &rows {
             after = s.repository.clone();
-            if !selector.matches(&json_object(&s.labels)) {
+            if !selects(&selector, s) {
                 continue;
             }
             items.push(stream_json(ctx, s, &meta.stream_tags(&s.repository).await?));

@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::images::{image_json, API_VERSION};
-use super::selector::LabelSelector;
-use super::streams::{json_object, selector, stream_json};
+use super::selector::ObjectSelector;
+use super::streams::{selector, selects, stream_json};
 use super::{Ctx, ResourceResult, Status};
 
 /// Marks a response as a watch stream (not re-encoded as YAML).
@@ -42,7 +42,7 @@ struct Watch {
     ctx: Ctx,
     resource: Resource,
     project: Option<String>,
-    selector: LabelSelector,
+    selector: ObjectSelector,
     /// Projects the caller may see (all when `None`); refreshed every [`RECHECK`].
     visible: Option<Vec<String>>,
     checked: Instant,
@@ -230,7 +230,7 @@ impl Watch {
                     let mut out = Vec::new();
                     for s in &rows {
                         after = s.repository.clone();
-                        if self.selector.matches(&json_object(&s.labels)) {
+                        if selects(&self.selector, s) {
                             let tags = meta.stream_tags(&s.repository).await?;
                             out.push(stream_json(&self.ctx, s, &tags));
                         }
@@ -283,7 +283,7 @@ impl Watch {
                 let repository = format!("{}/{}", change.project, change.name);
                 match meta.image_stream(&repository).await? {
                     Some(s) => {
-                        if !self.selector.matches(&json_object(&s.labels)) {
+                        if !selects(&self.selector, &s) {
                             return Ok(None);
                         }
                         let tags = meta.stream_tags_at(&repository, Some(change.seq)).await?;
@@ -312,6 +312,10 @@ impl Watch {
         let Some(info) = super::images::load_image(&self.ctx, digest).await? else {
             return Ok(None);
         };
+        let labels = super::streams::json_object(&info.row.labels);
+        if !self.selector.matches(&labels, digest, "") {
+            return Ok(None);
+        }
         Ok(Some(image_json(&self.ctx.host, Some(&repo), &info)))
     }
 }

@@ -197,14 +197,38 @@ async fn updates_conflict_on_a_stale_resource_version_and_patches_merge() {
                 .parse::<i64>()
                 .is_ok());
         }
-        let (status, _) = send(
-            &admin,
-            Method::GET,
-            &format!("{API}/namespaces/team/imagestreams?labelSelector=a%20in%20b"),
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
+        for (selector, want) in [
+            ("metadata.name%3Ddb", vec!["ops/db"]),
+            ("metadata.namespace!%3Dops", vec!["team/app"]),
+            (
+                "metadata.name%3D%3Dapp%2Cmetadata.namespace%3Dteam",
+                vec!["team/app"],
+            ),
+        ] {
+            let (status, list) = send(
+                &admin,
+                Method::GET,
+                &format!("{API}/imagestreams?fieldSelector={selector}"),
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{selector}: {list}");
+            assert_eq!(names(&list), want, "{selector}");
+        }
+        for bad in [
+            "labelSelector=a%20in%20b",
+            "fieldSelector=spec.x%3D1",
+            "fieldSelector=name",
+        ] {
+            let (status, s) = send(
+                &admin,
+                Method::GET,
+                &format!("{API}/namespaces/team/imagestreams?{bad}"),
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {s}");
+        }
 
         // Someone without rights in the project can neither read nor change it.
         let outsider = Api::with_token(&server.base, &admin.user_with_token("eve").await);
