@@ -12,7 +12,10 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+mod notifications;
 mod storage;
+use notifications::resolve_notifications;
+pub use notifications::NotificationsSection;
 pub use storage::*;
 use storage::{resolve_storage, resolve_upload_purging};
 
@@ -54,6 +57,8 @@ pub struct FileConfig {
     /// The host name (and port) clients outside reach the registry by; image streams show
     /// their `publicDockerImageRepository` under it.
     pub public_hostname: Option<String>,
+    /// Webhook endpoints for registry events, with CNCF Distribution's keys.
+    pub notifications: Option<NotificationsSection>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -111,6 +116,7 @@ pub struct Config {
     pub upload_purging: UploadPurging,
     pub redirect: bool,
     pub public_hostname: Option<String>,
+    pub notifications: Vec<berth_jobs::notifications::EndpointConfig>,
 }
 
 impl FileConfig {
@@ -206,6 +212,7 @@ impl Config {
                 ))
             }
         };
+        let notifications = resolve_notifications(file.notifications)?;
         let public_hostname = file.public_hostname.filter(|h| !h.is_empty());
         if let Some(h) = &public_hostname {
             let valid = h
@@ -247,6 +254,7 @@ impl Config {
             upload_purging,
             redirect,
             public_hostname,
+            notifications,
         })
     }
 }

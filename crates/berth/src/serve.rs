@@ -110,6 +110,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // 1024 would refuse connections long before the machine runs out of anything.
     let open_files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
     let (registry, access) = build_registry(&config).await?;
+    let registry = registry.with_notifier(berth_core::Notifier {
+        endpoints: config
+            .notifications
+            .iter()
+            .map(|e| e.filter.clone())
+            .collect(),
+        source_addr: source_addr(&config),
+        instance_id: instance.to_string(),
+    });
     bootstrap(&access).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -134,6 +143,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.upload_purging,
         instance.to_string(),
     ));
+    if !config.notifications.is_empty() {
+        tokio::spawn(berth_jobs::notifications::deliver_notifications(
+            registry.clone(),
+            config.notifications.clone(),
+            instance.to_string(),
+        ));
+    }
     tokio::spawn(berth_jobs::trim_change_log(
         registry.clone(),
         instance.to_string(),
@@ -158,6 +174,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     registry.metadata().close().await;
     tracing::info!("berth stopped");
     Ok(())
+}
+
+/// This replica as events name their source: `<host name>:<port>`, or the listen address.
+fn source_addr(config: &Config) -> String {
+    match std::env::var("HOSTNAME") {
+        Ok(h) if !h.is_empty() => format!("{h}:{}", config.listen.port()),
+        _ => config.listen.to_string(),
+    }
 }
 
 async fn shutdown_signal() {

@@ -112,12 +112,28 @@ impl Registry {
     }
 
     /// Removes blob `digest` from `repo`. Its bytes stay until pruning.
-    pub async fn delete_blob(&self, repo: &RepoName, digest: &Digest) -> Result<(), RegistryError> {
+    pub async fn delete_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        origin: &crate::Origin,
+    ) -> Result<(), RegistryError> {
         self.check_writable()?;
+        let d = digest.to_string();
+        let target = crate::Target {
+            repository: repo.as_str(),
+            digest: Some(&d),
+            kind: "blobs",
+            ..crate::Target::default()
+        };
+        let events = self
+            .inner
+            .notifier
+            .events(origin, crate::Action::Delete, &target);
         if self
             .inner
             .meta
-            .unlink_blob(repo.as_str(), &digest.to_string())
+            .unlink_blob(repo.as_str(), &d, &events)
             .await?
         {
             Ok(())

@@ -16,6 +16,7 @@ mod images;
 mod listing;
 mod maintenance;
 mod manifests;
+mod notify;
 mod upload_token;
 mod uploads;
 
@@ -24,6 +25,7 @@ pub use error::RegistryError;
 pub use images::{ImageInfo, Layer};
 pub use listing::Referrer;
 pub use manifests::{PutManifest, StoredManifest};
+pub use notify::{Action, EndpointFilter, Notifier, Origin, Target, ENVELOPE_MEDIA_TYPE};
 pub use upload_token::UploadToken;
 pub use uploads::UploadProgress;
 
@@ -44,6 +46,7 @@ struct Inner {
     tokens: upload_token::UploadSigner,
     hashes: hash_cache::HashCache,
     read_only: AtomicBool,
+    notifier: Notifier,
 }
 
 impl Registry {
@@ -56,7 +59,40 @@ impl Registry {
                 tokens: upload_token::UploadSigner::new(http_secret),
                 hashes: hash_cache::HashCache::default(),
                 read_only: AtomicBool::new(false),
+                notifier: Notifier::default(),
             }),
+        }
+    }
+
+    /// The same registry, sending events to `notifier`'s endpoints. Call before sharing it.
+    pub fn with_notifier(self, notifier: Notifier) -> Registry {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                inner.notifier = notifier;
+                Registry {
+                    inner: Arc::new(inner),
+                }
+            }
+            Err(inner) => {
+                tracing::error!("the registry was shared before notifications were configured");
+                Registry { inner }
+            }
+        }
+    }
+
+    pub fn notifier(&self) -> &Notifier {
+        &self.inner.notifier
+    }
+
+    /// Records a pull (a manifest or blob GET) for the endpoints that want pulls; a failure
+    /// to record is logged, not returned: the pull itself succeeded.
+    pub async fn notify_pull(&self, origin: &Origin, target: &Target<'_>) {
+        if !self.inner.notifier.wants(Action::Pull) {
+            return;
+        }
+        let events = self.inner.notifier.events(origin, Action::Pull, target);
+        if let Err(e) = self.inner.meta.enqueue_notifications(&events).await {
+            tracing::warn!(error = %e, repository = target.repository, "could not record a pull event");
         }
     }
 

@@ -34,6 +34,7 @@ impl Registry {
         content_type: Option<&str>,
         body: Bytes,
         extra_tags: Vec<Tag>,
+        origin: &crate::Origin,
     ) -> Result<PutManifest, RegistryError> {
         self.check_writable()?;
         if body.len() > MAX_MANIFEST_BYTES {
@@ -86,10 +87,26 @@ impl Registry {
         }
         tags.dedup();
         let tag_names: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
+        let events = self.inner.notifier.events(
+            origin,
+            crate::Action::Push,
+            &crate::Target {
+                repository: repo.as_str(),
+                media_type: Some(&record.media_type),
+                digest: Some(&record.digest),
+                size: Some(body.len() as i64),
+                tag: match reference {
+                    Reference::Tag(t) => Some(t.as_str()),
+                    Reference::Digest(_) => None,
+                },
+                kind: "manifests",
+                ..crate::Target::default()
+            },
+        );
         match self
             .inner
             .meta
-            .put_image(repo.as_str(), &record, &references, &tag_names)
+            .put_image(repo.as_str(), &record, &references, &tag_names, &events)
             .await
         {
             Ok(()) => {}
@@ -132,12 +149,33 @@ impl Registry {
         &self,
         repo: &RepoName,
         reference: &Reference,
+        origin: &crate::Origin,
     ) -> Result<(), RegistryError> {
         self.check_writable()?;
         let meta = &self.inner.meta;
+        let notifier = &self.inner.notifier;
         let existed = match reference {
-            Reference::Tag(t) => meta.delete_tag(repo.as_str(), t.as_str()).await?,
-            Reference::Digest(d) => meta.delete_image(repo.as_str(), &d.to_string()).await?,
+            Reference::Tag(t) => {
+                let target = crate::Target {
+                    repository: repo.as_str(),
+                    tag: Some(t.as_str()),
+                    kind: "manifests",
+                    ..crate::Target::default()
+                };
+                let events = notifier.events(origin, crate::Action::Delete, &target);
+                meta.delete_tag(repo.as_str(), t.as_str(), &events).await?
+            }
+            Reference::Digest(d) => {
+                let digest = d.to_string();
+                let target = crate::Target {
+                    repository: repo.as_str(),
+                    digest: Some(&digest),
+                    kind: "manifests",
+                    ..crate::Target::default()
+                };
+                let events = notifier.events(origin, crate::Action::Delete, &target);
+                meta.delete_image(repo.as_str(), &digest, &events).await?
+            }
         };
         if existed {
             Ok(())

@@ -175,6 +175,7 @@ impl Registry {
         reference: &str,
         digest: &Digest,
         body: S,
+        origin: &crate::Origin,
     ) -> Result<Digest, RegistryError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send,
@@ -201,7 +202,7 @@ impl Registry {
                 "the uploaded content has digest {actual}, not {digest}"
             )));
         }
-        self.commit(repo, &s, digest).await?;
+        self.commit(repo, &s, digest, origin).await?;
         Ok(actual)
     }
 
@@ -210,16 +211,24 @@ impl Registry {
         repo: &RepoName,
         s: &Session,
         digest: &Digest,
+        origin: &crate::Origin,
     ) -> Result<(), RegistryError> {
         let (store, meta) = (&self.inner.store, &self.inner.meta);
         let size = s.offset as i64;
-        if let Some(existing) = meta.blob(&digest.to_string()).await? {
+        let d = digest.to_string();
+        let events = self.inner.notifier.events(
+            origin,
+            crate::Action::Push,
+            &crate::Target::blob(repo.as_str(), &d, size),
+        );
+        if let Some(existing) = meta.blob(&d).await? {
             meta.commit_blob(
                 &s.id,
                 repo.as_str(),
                 &existing.digest,
                 existing.size,
                 &existing.object_key,
+                &events,
             )
             .await?;
             store.delete_upload(&s.id).await?;
@@ -227,7 +236,7 @@ impl Registry {
         }
         let key = store.promote(&s.id, s.parts.clone(), digest).await?;
         let done = meta
-            .commit_blob(&s.id, repo.as_str(), &digest.to_string(), size, &key)
+            .commit_blob(&s.id, repo.as_str(), &d, size, &key, &events)
             .await?;
         if !done.inserted && done.blob.object_key != key {
             // Another upload of the same content won the race; ours is redundant.
@@ -261,12 +270,30 @@ impl Registry {
         repo: &RepoName,
         from: &RepoName,
         digest: &Digest,
+        origin: &crate::Origin,
     ) -> Result<Option<Digest>, RegistryError> {
         self.check_writable()?;
-        let mounted = self
-            .inner
-            .meta
-            .mount_blob(repo.as_str(), from.as_str(), &digest.to_string())
+        let d = digest.to_string();
+        let meta = &self.inner.meta;
+        // The event needs the blob's size: read only when some endpoint listens.
+        let blob = match self.inner.notifier.endpoints.is_empty() {
+            true => None,
+            false => meta.blob(&d).await?,
+        };
+        let events = match blob {
+            Some(blob) => {
+                let target = crate::Target {
+                    from_repository: Some(from.as_str()),
+                    ..crate::Target::blob(repo.as_str(), &d, blob.size)
+                };
+                self.inner
+                    .notifier
+                    .events(origin, crate::Action::Mount, &target)
+            }
+            None => Vec::new(),
+        };
+        let mounted = meta
+            .mount_blob(repo.as_str(), from.as_str(), &d, &events)
             .await?;
         Ok(mounted.map(|_| digest.clone()))
     }

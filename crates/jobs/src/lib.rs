@@ -3,6 +3,8 @@
 //! replicas do each pass once. A replica that dies mid-pass loses the lease when it expires, and
 //! another takes over; passes are idempotent.
 
+pub mod notifications;
+
 use berth_core::Registry;
 use std::time::Duration;
 

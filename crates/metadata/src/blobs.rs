@@ -67,6 +67,7 @@ impl Metadata {
         digest: &str,
         size: i64,
         object_key: &str,
+        notifications: &[crate::NewNotification],
     ) -> Result<BlobCommit> {
         let mut w = self.write().await?;
         // The session ends first: if it is gone (purged, cancelled, or finished by a racing
@@ -99,6 +100,7 @@ impl Metadata {
         let blob = blob_row(&row)?;
         ensure_repository(&mut w, repository, self.creates_projects).await?;
         link(&mut w.tx, repository, digest, now).await?;
+        crate::outbox::insert(&mut w, notifications).await?;
         w.commit().await?;
         Ok(BlobCommit { blob, inserted })
     }
@@ -109,6 +111,7 @@ impl Metadata {
         repository: &str,
         from: &str,
         digest: &str,
+        notifications: &[crate::NewNotification],
     ) -> Result<Option<BlobRow>> {
         let mut w = self.write().await?;
         let sql = format!("{SELECT_LINKED}{}", w.for_share());
@@ -123,13 +126,19 @@ impl Metadata {
         let blob = blob_row(&row)?;
         ensure_repository(&mut w, repository, self.creates_projects).await?;
         link(&mut w.tx, repository, digest, now_millis()).await?;
+        crate::outbox::insert(&mut w, notifications).await?;
         w.commit().await?;
         Ok(Some(blob))
     }
 
     /// Removes blob `digest` from `repository`; returns whether it was linked. The bytes stay
     /// until pruning finds no repository and no image using them.
-    pub async fn unlink_blob(&self, repository: &str, digest: &str) -> Result<bool> {
+    pub async fn unlink_blob(
+        &self,
+        repository: &str,
+        digest: &str,
+        notifications: &[crate::NewNotification],
+    ) -> Result<bool> {
         let mut w = self.write().await?;
         let done =
             sqlx::query("DELETE FROM repository_blobs WHERE repository = $1 AND digest = $2")
@@ -137,8 +146,12 @@ impl Metadata {
                 .bind(digest)
                 .execute(&mut *w.tx)
                 .await?;
+        let existed = done.rows_affected() > 0;
+        if existed {
+            crate::outbox::insert(&mut w, notifications).await?;
+        }
         w.commit().await?;
-        Ok(done.rows_affected() > 0)
+        Ok(existed)
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Metadata {
     /// The number of the newest change committed through this process, for local watchers to
     /// wake at once (changes made by other replicas are found by polling).
     pub(crate) changes_seen: Arc<tokio::sync::watch::Sender<i64>>,
+    /// Wakes the notification deliverer of this process when a transaction wrote events.
+    pub(crate) notifications_signal: Arc<tokio::sync::Notify>,
 }
 
 /// A write transaction. Commit it, or drop it to roll back.
@@ -39,6 +41,9 @@ pub struct WriteTx {
     /// Resources this transaction changed, logged when it commits.
     pub(crate) changes: Vec<crate::changes::Change>,
     changes_seen: Arc<tokio::sync::watch::Sender<i64>>,
+    /// Whether this transaction wrote notification events.
+    pub(crate) wrote_notifications: bool,
+    notifications_signal: Arc<tokio::sync::Notify>,
 }
 
 impl WriteTx {
@@ -47,6 +52,9 @@ impl WriteTx {
     pub async fn commit(mut self) -> Result<()> {
         let newest = crate::changes::log(&mut self).await?;
         self.tx.commit().await?;
+        if self.wrote_notifications {
+            self.notifications_signal.notify_waiters();
+        }
         if let Some(seq) = newest {
             self.changes_seen.send_if_modified(|v| {
                 let newer = seq > *v;
@@ -115,6 +123,7 @@ impl Metadata {
             sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
             creates_projects: true,
             changes_seen: Arc::new(tokio::sync::watch::channel(0).0),
+            notifications_signal: Arc::new(tokio::sync::Notify::new()),
         };
         meta.fill_missing_project_uids().await?;
         meta.fill_missing_stream_uids().await?;
@@ -180,6 +189,8 @@ impl Metadata {
             _writer: guard,
             changes: Vec::new(),
             changes_seen: self.changes_seen.clone(),
+            wrote_notifications: false,
+            notifications_signal: self.notifications_signal.clone(),
         })
     }
 

@@ -79,6 +79,7 @@ impl Metadata {
         image: &ImageRecord,
         references: &[Reference],
         tags: &[String],
+        notifications: &[crate::NewNotification],
     ) -> Result<()> {
         let mut w = self.write().await?;
         let lock = w.for_share();
@@ -150,6 +151,7 @@ impl Metadata {
         for tag in tags {
             set_tag(&mut w, repository, tag, &image.digest, now).await?;
         }
+        crate::outbox::insert(&mut w, notifications).await?;
         w.commit().await
     }
 
@@ -185,7 +187,12 @@ impl Metadata {
 
     /// Removes image `digest` from `repository`, with the tags that point at it. Returns whether
     /// the repository held it. The image itself stays until pruning.
-    pub async fn delete_image(&self, repository: &str, digest: &str) -> Result<bool> {
+    pub async fn delete_image(
+        &self,
+        repository: &str,
+        digest: &str,
+        notifications: &[crate::NewNotification],
+    ) -> Result<bool> {
         let mut w = self.write().await?;
         let untagged = sqlx::query("DELETE FROM tags WHERE repository = $1 AND digest = $2")
             .bind(repository)
@@ -202,8 +209,12 @@ impl Metadata {
                 .bind(digest)
                 .execute(&mut *w.tx)
                 .await?;
+        let existed = done.rows_affected() > 0;
+        if existed {
+            crate::outbox::insert(&mut w, notifications).await?;
+        }
         w.commit().await?;
-        Ok(done.rows_affected() > 0)
+        Ok(existed)
     }
 
     /// One page of the images in `repository` whose subject is `subject`, in digest order after

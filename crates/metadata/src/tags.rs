@@ -243,9 +243,17 @@ impl Metadata {
     }
 
     /// Removes `tag`; returns whether it existed. Its history stays.
-    pub async fn delete_tag(&self, repository: &str, tag: &str) -> Result<bool> {
+    pub async fn delete_tag(
+        &self,
+        repository: &str,
+        tag: &str,
+        notifications: &[crate::NewNotification],
+    ) -> Result<bool> {
         let mut w = self.write().await?;
         let existed = remove_tag(&mut w, repository, tag).await?;
+        if existed {
+            crate::outbox::insert(&mut w, notifications).await?;
+        }
         w.commit().await?;
         Ok(existed)
     }

@@ -83,20 +83,20 @@ async fn blobs_are_linked_per_repository() {
         assert!(db.upload_exists("u1", "p/a").await.unwrap());
         assert!(!db.upload_exists("u1", "p/b").await.unwrap());
         let c = db
-            .commit_blob("u1", "p/a", "sha256:aa", 3, "k1")
+            .commit_blob("u1", "p/a", "sha256:aa", 3, "k1", &[])
             .await
             .unwrap();
         assert!(c.inserted);
         assert!(!db.upload_exists("u1", "p/a").await.unwrap());
         // A session that has ended cannot record a blob again.
         assert!(matches!(
-            db.commit_blob("u1", "p/a", "sha256:bb", 3, "k9").await,
+            db.commit_blob("u1", "p/a", "sha256:bb", 3, "k9", &[]).await,
             Err(crate::MetadataError::UploadGone)
         ));
         assert!(db.blob("sha256:bb").await.unwrap().is_none());
         db.create_upload("u2", "p/c").await.unwrap();
         let again = db
-            .commit_blob("u2", "p/c", "sha256:aa", 3, "k2")
+            .commit_blob("u2", "p/c", "sha256:aa", 3, "k2", &[])
             .await
             .unwrap();
         assert!(!again.inserted);
@@ -112,16 +112,16 @@ async fn blobs_are_linked_per_repository() {
             .unwrap()
             .is_none());
         assert!(db
-            .mount_blob("p/b", "q/none", "sha256:aa")
+            .mount_blob("p/b", "q/none", "sha256:aa", &[])
             .await
             .unwrap()
             .is_none());
         assert!(db
-            .mount_blob("p/b", "p/a", "sha256:aa")
+            .mount_blob("p/b", "p/a", "sha256:aa", &[])
             .await
             .unwrap()
             .is_some());
-        assert!(db.unlink_blob("p/b", "sha256:aa").await.unwrap());
+        assert!(db.unlink_blob("p/b", "sha256:aa", &[]).await.unwrap());
         assert!(db
             .blob_in_repository("p/b", "sha256:aa")
             .await
@@ -140,7 +140,7 @@ async fn images_tags_history_and_referrers() {
     for (db, _dir) in databases().await {
         let (img, refs) = image("sha256:m1", &["sha256:cfg"]);
         let err = db
-            .put_image("p/a", &img, &refs, &["v1".into()])
+            .put_image("p/a", &img, &refs, &["v1".into()], &[])
             .await
             .unwrap_err();
         assert!(matches!(err, MetadataError::MissingReferences(ref m) if m == &["sha256:cfg"]));
@@ -152,17 +152,17 @@ async fn images_tags_history_and_referrers() {
         assert!(db.list_tags("p/a", None, 10).await.unwrap().is_empty());
 
         db.create_upload("u", "p/a").await.unwrap();
-        db.commit_blob("u", "p/a", "sha256:cfg", 2, "k")
+        db.commit_blob("u", "p/a", "sha256:cfg", 2, "k", &[])
             .await
             .unwrap();
-        db.put_image("p/a", &img, &refs, &["v1".into()])
+        db.put_image("p/a", &img, &refs, &["v1".into()], &[])
             .await
             .unwrap();
-        db.put_image("p/a", &img, &refs, &["v1".into()])
+        db.put_image("p/a", &img, &refs, &["v1".into()], &[])
             .await
             .unwrap();
         let (img2, refs2) = image("sha256:m2", &["sha256:cfg"]);
-        db.put_image("p/a", &img2, &refs2, &["v1".into(), "v2".into()])
+        db.put_image("p/a", &img2, &refs2, &["v1".into(), "v2".into()], &[])
             .await
             .unwrap();
         let got = db.image_by_tag("p/a", "v1").await.unwrap().unwrap();
@@ -207,7 +207,7 @@ async fn images_tags_history_and_referrers() {
             .unwrap();
         assert_eq!(paged.len(), 1);
 
-        assert!(db.delete_image("p/a", "sha256:m2").await.unwrap());
+        assert!(db.delete_image("p/a", "sha256:m2", &[]).await.unwrap());
         assert!(db.image_by_tag("p/a", "v1").await.unwrap().is_none());
         assert!(db.list_tags("p/a", None, 10).await.unwrap().is_empty());
         assert!(db
@@ -215,9 +215,9 @@ async fn images_tags_history_and_referrers() {
             .await
             .unwrap()
             .is_some());
-        assert!(!db.delete_tag("p/a", "v1").await.unwrap());
+        assert!(!db.delete_tag("p/a", "v1", &[]).await.unwrap());
         db.tag_image("p/a", "v3", "sha256:m1").await.unwrap();
-        assert!(db.delete_tag("p/a", "v3").await.unwrap());
+        assert!(db.delete_tag("p/a", "v3", &[]).await.unwrap());
     }
 }
 
@@ -239,7 +239,7 @@ async fn settings_keep_the_first_value() {
 async fn tag_pages_are_in_byte_order_whatever_the_insert_order() {
     for (db, _dir) in databases().await {
         db.create_upload("u", "p/t").await.unwrap();
-        db.commit_blob("u", "p/t", "sha256:cfg", 2, "k")
+        db.commit_blob("u", "p/t", "sha256:cfg", 2, "k", &[])
             .await
             .unwrap();
         let (img, refs) = image("sha256:m", &["sha256:cfg"]);
@@ -250,7 +250,7 @@ async fn tag_pages_are_in_byte_order_whatever_the_insert_order() {
             "_z".to_string(),
             "Z9".to_string(),
         ]);
-        db.put_image("p/t", &img, &refs, &names).await.unwrap();
+        db.put_image("p/t", &img, &refs, &names, &[]).await.unwrap();
         let mut expected = names.clone();
         expected.sort(); // byte order: uppercase before '_' before lowercase
         assert_eq!(db.list_tags("p/t", None, 1000).await.unwrap(), expected);

@@ -42,9 +42,15 @@ pub async fn get(
     repo: &RepoName,
     digest: &Digest,
     request: Request,
-    head: bool,
+    pull: Option<&berth_core::Origin>,
 ) -> ApiResult {
+    let head = pull.is_none();
     let content = registry.blob(repo, digest).await?;
+    if let Some(origin) = pull {
+        let d = digest.to_string();
+        let target = berth_core::Target::blob(repo.as_str(), &d, content.size() as i64);
+        registry.notify_pull(origin, &target).await;
+    }
     if !head {
         if let Some(url) = registry.blob_redirect(&content).await? {
             // The bytes come from the object store; the client repeats its Range there.
@@ -89,7 +95,12 @@ pub async fn get(
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()))
 }
 
-pub async fn delete(registry: &Registry, repo: &RepoName, digest: &Digest) -> ApiResult {
-    registry.delete_blob(repo, digest).await?;
+pub async fn delete(
+    registry: &Registry,
+    repo: &RepoName,
+    digest: &Digest,
+    origin: &berth_core::Origin,
+) -> ApiResult {
+    registry.delete_blob(repo, digest, origin).await?;
     Ok((StatusCode::ACCEPTED, [(header::CONTENT_LENGTH, "0")]).into_response())
 }

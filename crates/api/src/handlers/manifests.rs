@@ -11,18 +11,33 @@ use http_body_util::BodyExt;
 use super::{header_str, query_params, ApiResult};
 use crate::error::ApiError;
 
+/// GET (`pull`: the origin, for notifications) or HEAD (`None`).
 pub async fn get(
     registry: &Registry,
     repo: &RepoName,
     reference: &Reference,
-    head: bool,
+    pull: Option<&berth_core::Origin>,
 ) -> ApiResult {
     let m = registry.manifest(repo, reference).await?;
     let len = m.content.len();
-    let body = if head {
-        Body::empty()
-    } else {
-        Body::from(m.content)
+    let body = match pull {
+        None => Body::empty(),
+        Some(origin) => {
+            let target = berth_core::Target {
+                repository: repo.as_str(),
+                media_type: Some(&m.media_type),
+                digest: Some(&m.digest),
+                size: Some(len as i64),
+                tag: match reference {
+                    Reference::Tag(t) => Some(t.as_str()),
+                    Reference::Digest(_) => None,
+                },
+                kind: "manifests",
+                ..berth_core::Target::default()
+            };
+            registry.notify_pull(origin, &target).await;
+            Body::from(m.content.clone())
+        }
     };
     let response = Response::builder()
         .status(StatusCode::OK)
@@ -39,6 +54,7 @@ pub async fn put(
     repo: &RepoName,
     reference: Reference,
     request: Request,
+    origin: &berth_core::Origin,
 ) -> ApiResult {
     let params = query_params(&request);
     let extra_tags = params
@@ -87,7 +103,14 @@ pub async fn put(
         return Err(too_large());
     }
     let pushed = registry
-        .put_manifest(repo, &reference, content_type.as_deref(), body, extra_tags)
+        .put_manifest(
+            repo,
+            &reference,
+            content_type.as_deref(),
+            body,
+            extra_tags,
+            origin,
+        )
         .await?;
     let mut response = (
         StatusCode::CREATED,
@@ -118,7 +141,12 @@ pub async fn put(
     Ok(response)
 }
 
-pub async fn delete(registry: &Registry, repo: &RepoName, reference: &Reference) -> ApiResult {
-    registry.delete_manifest(repo, reference).await?;
+pub async fn delete(
+    registry: &Registry,
+    repo: &RepoName,
+    reference: &Reference,
+    origin: &berth_core::Origin,
+) -> ApiResult {
+    registry.delete_manifest(repo, reference, origin).await?;
     Ok((StatusCode::ACCEPTED, [(header::CONTENT_LENGTH, "0")]).into_response())
 }

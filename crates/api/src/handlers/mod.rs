@@ -86,6 +86,8 @@ pub async fn v2(State(app): State<AppState>, request: Request) -> Response {
             return e.into_response();
         }
     }
+    let origin = origin(&app, &caller, &request);
+    let origin = &origin;
     let result = match (endpoint, method) {
         (Endpoint::Base, Method::GET | Method::HEAD) => {
             Ok(axum::Json(serde_json::json!({})).into_response())
@@ -96,32 +98,32 @@ pub async fn v2(State(app): State<AppState>, request: Request) -> Response {
             listing::referrers(registry, &repo, &digest, request).await
         }
         (Endpoint::Manifest(repo, reference), Method::GET) => {
-            manifests::get(registry, &repo, &reference, false).await
+            manifests::get(registry, &repo, &reference, Some(origin)).await
         }
         (Endpoint::Manifest(repo, reference), Method::HEAD) => {
-            manifests::get(registry, &repo, &reference, true).await
+            manifests::get(registry, &repo, &reference, None).await
         }
         (Endpoint::Manifest(repo, reference), Method::PUT) => {
             match access::check_project_exists(&app, &repo).await {
-                Ok(()) => manifests::put(registry, &repo, reference, request).await,
+                Ok(()) => manifests::put(registry, &repo, reference, request, origin).await,
                 Err(e) => Err(e),
             }
         }
         (Endpoint::Manifest(repo, reference), Method::DELETE) => {
-            manifests::delete(registry, &repo, &reference).await
+            manifests::delete(registry, &repo, &reference, origin).await
         }
         (Endpoint::Blob(repo, digest), Method::GET) => {
-            blobs::get(registry, &repo, &digest, request, false).await
+            blobs::get(registry, &repo, &digest, request, Some(origin)).await
         }
         (Endpoint::Blob(repo, digest), Method::HEAD) => {
-            blobs::get(registry, &repo, &digest, request, true).await
+            blobs::get(registry, &repo, &digest, request, None).await
         }
         (Endpoint::Blob(repo, digest), Method::DELETE) => {
-            blobs::delete(registry, &repo, &digest).await
+            blobs::delete(registry, &repo, &digest, origin).await
         }
         (Endpoint::StartUpload(repo), Method::POST) => {
             match access::check_project_exists(&app, &repo).await {
-                Ok(()) => uploads::start(&app, &caller, &repo, request).await,
+                Ok(()) => uploads::start(&app, &caller, &repo, request, origin).await,
                 Err(e) => Err(e),
             }
         }
@@ -130,7 +132,7 @@ pub async fn v2(State(app): State<AppState>, request: Request) -> Response {
             uploads::patch(registry, &repo, &r, request).await
         }
         (Endpoint::Upload(repo, r), Method::PUT) => {
-            uploads::put(registry, &repo, &r, request).await
+            uploads::put(registry, &repo, &r, request, origin).await
         }
         (Endpoint::Upload(repo, r), Method::DELETE) => uploads::cancel(registry, &repo, &r).await,
         (_, method) => Err(ApiError::unsupported(
@@ -140,4 +142,30 @@ pub async fn v2(State(app): State<AppState>, request: Request) -> Response {
         .with_header(axum::http::header::ALLOW, allowed)),
     };
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The request as notification events describe it (Distribution's `request` and `actor`).
+fn origin(app: &AppState, caller: &berth_access::Caller, request: &Request) -> berth_core::Origin {
+    if app.registry.notifier().endpoints.is_empty() {
+        return berth_core::Origin::default();
+    }
+    let addr = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.to_string())
+        .unwrap_or_default();
+    let header = |name: &str| header_str(request, name).unwrap_or_default().to_string();
+    berth_core::Origin {
+        id: uuid::Uuid::new_v4().to_string(),
+        addr,
+        host: header("host"),
+        method: request.method().to_string(),
+        user_agent: header("user-agent"),
+        actor: if caller.principal.is_anonymous() {
+            String::new()
+        } else {
+            caller.principal.name()
+        },
+        scheme: app.scheme,
+    }
 }

@@ -101,6 +101,7 @@ pub async fn start(
     caller: &Caller,
     repo: &RepoName,
     request: Request,
+    origin: &berth_core::Origin,
 ) -> ApiResult {
     let registry = &app.registry;
     let params = query_params(&request);
@@ -110,7 +111,7 @@ pub async fn start(
             // Mounting needs pull rights on the source; without them the client gets an
             // ordinary upload session and never learns whether the blob is there.
             if super::access::may_mount_from(app, caller, &from).await? {
-                if let Some(d) = registry.mount_blob(repo, &from, &digest).await? {
+                if let Some(d) = registry.mount_blob(repo, &from, &digest, origin).await? {
                     return Ok(created(repo, &d));
                 }
             }
@@ -124,7 +125,7 @@ pub async fn start(
         let progress = registry.start_upload(repo).await?;
         let body = request.into_body().into_data_stream();
         let digest = registry
-            .finish_upload(repo, &progress.reference, &digest, body)
+            .finish_upload(repo, &progress.reference, &digest, body, origin)
             .await?;
         return Ok(created(repo, &digest));
     }
@@ -154,6 +155,7 @@ pub async fn put(
     repo: &RepoName,
     reference: &str,
     request: Request,
+    origin: &berth_core::Origin,
 ) -> ApiResult {
     let params = query_params(&request);
     let digest = match first(&params, "digest") {
@@ -175,7 +177,7 @@ pub async fn put(
     }
     let body = request.into_body().into_data_stream();
     let digest = registry
-        .finish_upload(repo, reference, &digest, body)
+        .finish_upload(repo, reference, &digest, body, origin)
         .await?;
     Ok(created(repo, &digest))
 }

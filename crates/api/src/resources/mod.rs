@@ -6,6 +6,7 @@
 mod bindings;
 mod identity;
 mod images;
+mod notifications;
 mod projects;
 mod selector;
 mod spec_tags;
@@ -223,6 +224,9 @@ async fn handle(app: AppState, request: Request) -> ResourceResult {
         }
         ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreamimages", name] => {
             images::image_stream_image(&ctx, &method, project, name).await
+        }
+        ["apis", "registry.berth.io", "v1", "notifications"] => {
+            notifications::list(&ctx, &method, &query).await
         }
         ["apis", "image.openshift.io", "v1", "images"] => {
             images::images(&ctx, &method, &query).await

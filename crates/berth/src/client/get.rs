@@ -48,9 +48,13 @@ fn resource_path(
             format!("{IMAGE_API}/namespaces/{}/imagestreamimages", need_ns("image stream images")?),
         ),
         "image" | "images" => ("image", format!("{IMAGE_API}/images")),
+        "notification" | "notifications" => (
+            "notification",
+            "/apis/registry.berth.io/v1/notifications".to_string(),
+        ),
         other => {
             return Err(ClientError::usage(format!(
-                "unknown resource {other:?}: use projects, users, serviceaccounts, tokens, rolebindings, clusterrolebindings, clusterroles, imagestreams (is), imagestreamtags (istag), imagestreamimages (isimage) or images"
+                "unknown resource {other:?}: use projects, users, serviceaccounts, tokens, rolebindings, clusterrolebindings, clusterroles, imagestreams (is), imagestreamtags (istag), imagestreamimages (isimage), images or notifications"
             )))
         }
     })
@@ -206,6 +210,38 @@ pub(super) fn render_table(kind: &str, items: &[Value]) -> String {
                     vec![
                         str_of(i, &["metadata", "name"]),
                         str_of(i, &["dockerImageReference"]),
+                    ]
+                })
+                .collect(),
+        ),
+        "notification" => (
+            &[
+                "CREATED",
+                "ENDPOINT",
+                "ACTION",
+                "REPOSITORY",
+                "TAG/DIGEST",
+                "STATE",
+                "ATTEMPTS",
+                "LAST ERROR",
+            ],
+            items
+                .iter()
+                .map(|n| {
+                    let tag = str_of(n, &["tag"]);
+                    vec![
+                        str_of(n, &["metadata", "creationTimestamp"]),
+                        str_of(n, &["endpoint"]),
+                        str_of(n, &["action"]),
+                        str_of(n, &["repository"]),
+                        if tag.is_empty() {
+                            str_of(n, &["digest"])
+                        } else {
+                            tag
+                        },
+                        str_of(n, &["status", "state"]),
+                        n["status"]["attempts"].to_string(),
+                        str_of(n, &["status", "lastError"]),
                     ]
                 })
                 .collect(),

@@ -1,0 +1,20 @@
+-- Notifications: a durable outbox of registry events, one row per event and endpoint, written in
+-- the same transaction as the change the event describes and delivered in the background.
+
+CREATE TABLE notification_outbox (
+    event_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    action TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    -- The event as JSON, as the endpoint receives it inside {"events": [...]}.
+    payload TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    delivered_at BIGINT,
+    last_error TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (event_id, endpoint)
+);
+CREATE INDEX notification_outbox_pending ON notification_outbox(endpoint, delivered_at, created_at);
+CREATE INDEX notification_outbox_created ON notification_outbox(created_at);
