@@ -140,8 +140,10 @@ impl Metadata {
         if let Some(e) = error {
             q = q.bind(e.chars().take(1000).collect::<String>());
         }
-        q.execute(&self.pool).await?;
-        Ok(())
+        // Through the writer (on SQLite, writes are serialised in this process).
+        let mut w = self.write().await?;
+        q.execute(&mut *w.tx).await?;
+        w.commit().await
     }
 
     /// A page of the outbox, newest first, after the row `after` (created, event id, endpoint)
@@ -181,12 +183,14 @@ impl Metadata {
 
     /// Deletes events delivered before `cutoff`; returns how many went.
     pub async fn trim_delivered_notifications(&self, cutoff: i64) -> Result<u64> {
+        let mut w = self.write().await?;
         let done = sqlx::query(
             "DELETE FROM notification_outbox WHERE delivered_at IS NOT NULL AND delivered_at < $1",
         )
         .bind(cutoff)
-        .execute(&self.pool)
+        .execute(&mut *w.tx)
         .await?;
+        w.commit().await?;
         Ok(done.rows_affected())
     }
 }

@@ -14,6 +14,7 @@ mod e2e_access;
 mod e2e_clients;
 mod faults;
 mod image_streams;
+mod notifications;
 mod scale_out;
 mod stream_resources;
 mod support;

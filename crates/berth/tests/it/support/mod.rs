@@ -12,6 +12,7 @@ pub mod layout;
 pub mod proxy;
 pub mod registry;
 pub mod tools;
+pub mod webhook;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,399 @@
+//! Notifications: a webhook receiver on loopback gets Distribution's envelope for push, pull,
+//! mount and delete; ignored actions and media types are honoured; events wait through a
+//! receiver that fails, hangs or is not there yet, without slowing pushes; with two replicas
+//! each event reaches each endpoint once; delivery state shows in the API and the client.
+
+use crate::support::access::{registry_client, Api};
+use crate::support::registry::{Image, Registry};
+use crate::support::webhook::{Mode, Receiver};
+use crate::support::{databases, Db, Setup, Store, TestServer};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+const OCTET: &str = "application/octet-stream";
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+fn endpoint_yaml(name: &str, url: &str, extra: &str) -> String {
+    format!("  - name: {name}\n    url: {url}\n{extra}")
+}
+
+fn config(endpoints: &[String]) -> String {
+    format!("notifications:\n  endpoints:\n{}", endpoints.join(""))
+}
+
+fn actions(events: &[Value]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default().to_string(),
+                e["target"]["mediaType"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn push_pull_mount_and_delete_reach_the_receiver_in_distributions_envelope() {
+    for db in databases() {
+        let hook = Receiver::start().await;
+        let quiet = Receiver::start().await;
+        let yaml = config(&[
+            endpoint_yaml(
+                "hook",
+                &hook.url(),
+                "    headers: {X-Token: [s3cret]}\n    timeout: 2s\n    threshold: 3\n    backoff: 200ms\n",
+            ),
+            endpoint_yaml(
+                "quiet",
+                &quiet.url(),
+                "    ignoredmediatypes: [application/octet-stream]\n    ignore: {actions: [pull, delete]}\n",
+            ),
+        ]);
+        let server = TestServer::start_setup_with(
+            &Setup {
+                db,
+                store: Store::Filesystem,
+            },
+            true,
+            &yaml,
+        );
+        let admin = Api::admin(&server).await;
+        admin.create_project("team").await;
+        let reg = registry_client(
+            &server.base,
+            Some(&admin.token),
+            &[
+                "repository:team/app:pull,push,delete",
+                "repository:team/copy:pull,push",
+            ],
+        )
+        .await;
+        let image = Image::generated(700, 1);
+        reg.push_image("team/app", "v1", &image).await;
+        let blobs: Vec<String> = image
+            .blobs()
+            .map(|b| crate::support::registry::sha256(b))
+            .collect();
+
+        // The push: one event per blob, then the manifest's, each in its own envelope.
+        let events = hook
+            .wait_for(Duration::from_secs(15), |e| e.len() > blobs.len())
+            .await;
+        let pushed = &events[blobs.len()];
+        assert_eq!(pushed["action"], "push", "{db:?}: {events:#?}");
+        let t = &pushed["target"];
+        assert_eq!(t["mediaType"], OCI_MANIFEST);
+        assert_eq!(t["digest"], image.digest.as_str());
+        assert_eq!(t["size"], image.manifest.len());
+        assert_eq!(t["length"], image.manifest.len());
+        assert_eq!(t["repository"], "team/app");
+        assert_eq!(t["tag"], "v1");
+        assert_eq!(
+            t["url"],
+            format!(
+                "http://{}/v2/team/app/manifests/{}",
+                server.addr, image.digest
+            )
+        );
+        assert!(!pushed["id"].as_str().unwrap().is_empty());
+        assert!(humantime::parse_rfc3339(pushed["timestamp"].as_str().unwrap()).is_ok());
+        let r = &pushed["request"];
+        assert!(!r["id"].as_str().unwrap().is_empty());
+        assert!(r["addr"].as_str().unwrap().starts_with("127.0.0.1:"));
+        assert_eq!(r["host"], server.addr.as_str());
+        assert_eq!(r["method"], "PUT");
+        assert!(r.get("useragent").is_some());
+        assert_eq!(pushed["actor"]["name"], "admin");
+        assert!(!pushed["source"]["instanceID"].as_str().unwrap().is_empty());
+        assert!(pushed["source"]["addr"]
+            .as_str()
+            .unwrap()
+            .ends_with(&server.addr.split(':').nth(1).unwrap().to_string()));
+        for (e, digest) in events.iter().zip(&blobs) {
+            assert_eq!(e["action"], "push");
+            assert_eq!(e["target"]["mediaType"], OCTET);
+            assert_eq!(&e["target"]["digest"], digest.as_str());
+            assert_eq!(e["target"]["repository"], "team/app");
+        }
+        let request = &hook.requests()[0];
+        assert_eq!(
+            request.headers["content-type"],
+            "application/vnd.docker.distribution.events.v1+json"
+        );
+        assert_eq!(request.headers["x-token"], "s3cret");
+        assert_eq!(request.body["events"].as_array().unwrap().len(), 1);
+
+        // Pulls: the manifest by tag and a blob; HEAD is not a pull.
+        assert_eq!(
+            reg.head("/v2/team/app/manifests/v1").await.status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            reg.get("/v2/team/app/manifests/v1").await.status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            reg.get(&format!("/v2/team/app/blobs/{}", blobs[0]))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        // A mount into another stream, then a delete.
+        let r = reg
+            .http
+            .post(reg.url(&format!(
+                "/v2/team/copy/blobs/uploads/?mount={}&from=team/app",
+                blobs[0]
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let r = reg
+            .delete(&format!("/v2/team/app/manifests/{}", image.digest))
+            .await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let events = hook
+            .wait_for(Duration::from_secs(15), |e| e.len() >= blobs.len() + 5)
+            .await;
+        let rest = &events[blobs.len() + 1..];
+        assert_eq!(
+            actions(rest),
+            vec![
+                ("pull".into(), OCI_MANIFEST.into()),
+                ("pull".into(), OCTET.into()),
+                ("mount".into(), OCTET.into()),
+                ("delete".into(), String::new()),
+            ],
+            "{rest:#?}"
+        );
+        assert_eq!(rest[0]["target"]["tag"], "v1");
+        assert_eq!(rest[0]["request"]["method"], "GET");
+        assert_eq!(rest[2]["target"]["fromRepository"], "team/app");
+        assert_eq!(rest[2]["target"]["repository"], "team/copy");
+        assert_eq!(rest[3]["target"]["digest"], image.digest.as_str());
+        assert_eq!(rest[3]["target"]["repository"], "team/app");
+        let ids: HashSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), events.len(), "every event has its own id");
+
+        // The quiet endpoint ignores blobs, pulls and deletes: it got the manifest push only.
+        let q = quiet
+            .wait_for(Duration::from_secs(10), |e| !e.is_empty())
+            .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let q2 = quiet.delivered();
+        assert_eq!(
+            actions(&q2),
+            vec![("push".into(), OCI_MANIFEST.into())],
+            "{q:#?}"
+        );
+        assert_eq!(
+            q2[0]["id"], pushed["id"],
+            "one event, the same id for every endpoint"
+        );
+
+        // Delivery state, for cluster administrators only.
+        let list: Value = admin
+            .get("/apis/registry.berth.io/v1/notifications?endpoint=quiet")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let items = list["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{list}");
+        assert_eq!(items[0]["status"]["state"], "Delivered");
+        assert_eq!(items[0]["action"], "push");
+        assert_eq!(items[0]["tag"], "v1");
+        let user = Api::with_token(&server.base, &admin.user_with_token("nosy").await);
+        let r = user.get("/apis/registry.berth.io/v1/notifications").await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = admin
+            .get("/apis/registry.berth.io/v1/notifications?continue=%%%")
+            .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    }
+}
+
+#[tokio::test]
+async fn events_wait_for_a_receiver_that_fails_hangs_or_is_not_there_and_pushes_do_not() {
+    let mut hook = Receiver::not_listening().await;
+    let yaml = config(&[endpoint_yaml(
+        "hook",
+        &hook.url(),
+        "    timeout: 300ms\n    threshold: 2\n    backoff: 300ms\n",
+    )]);
+    let server = TestServer::start_setup_with(
+        &Setup {
+            db: Db::Sqlite,
+            store: Store::Filesystem,
+        },
+        false,
+        &yaml,
+    );
+    let reg = Registry::new(&server.base);
+    // Nobody listens: the push is not held up, and the event waits.
+    reg.push_image("p/app", "1", &Image::generated(710, 1))
+        .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let api = reqwest::Client::new();
+    // Newest first: the first push's first blob is the last item.
+    let state = |body: &Value| {
+        body["items"]
+            .as_array()
+            .and_then(|items| items.last())
+            .map(|i| i["status"].clone())
+            .unwrap_or(Value::Null)
+    };
+    let list: Value = api
+        .get(server.url("/apis/registry.berth.io/v1/notifications"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state(&list)["state"], "Failing", "{list}");
+    assert!(
+        state(&list)["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach"),
+        "{list}"
+    );
+    // Listening, but failing: still retried.
+    hook.listen().await;
+    hook.set_mode(Mode::Fail);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while hook.requests().len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(hook.requests().len() >= 2, "retried after failures");
+    assert!(hook.delivered().is_empty());
+    // Hanging: a push still completes at once.
+    hook.set_mode(Mode::Hang);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let started = Instant::now();
+    let second = Image::generated(711, 1);
+    reg.push_image("p/app", "2", &second).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "push took {:?}",
+        started.elapsed()
+    );
+    // Back: everything arrives, in order, the first push's events before the second's.
+    hook.set_mode(Mode::Accept);
+    let events = hook
+        .wait_for(Duration::from_secs(20), |e| {
+            e.iter().any(|x| x["target"]["tag"] == "2")
+        })
+        .await;
+    let tags: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["target"]["tag"].as_str())
+        .collect();
+    assert_eq!(tags, vec!["1", "2"], "{events:#?}");
+    assert_eq!(
+        events.len(),
+        6,
+        "two blobs and a manifest per push: {events:#?}"
+    );
+    assert!(
+        events.iter().all(|e| e["actor"].get("name").is_none()),
+        "anonymous"
+    );
+}
+
+#[tokio::test]
+async fn with_two_replicas_each_event_reaches_each_endpoint_once() {
+    if !databases().contains(&Db::Postgres) {
+        return;
+    }
+    let a_hook = Receiver::start().await;
+    let b_hook = Receiver::start().await;
+    let yaml = config(&[
+        endpoint_yaml("a", &a_hook.url(), ""),
+        endpoint_yaml("b", &b_hook.url(), "    ignore: {actions: [pull]}\n"),
+    ]);
+    let first = TestServer::start_setup_with(
+        &Setup {
+            db: Db::Postgres,
+            store: Store::Filesystem,
+        },
+        false,
+        &yaml,
+    );
+    let second = first.replica();
+    let regs = [Registry::new(&first.base), Registry::new(&second.base)];
+    let images: Vec<Image> = (0..6).map(|i| Image::generated(720 + i, 1)).collect();
+    for (i, image) in images.iter().enumerate() {
+        let reg = &regs[i % 2];
+        reg.push_image("p/app", &format!("t{i}"), image).await;
+        assert_eq!(
+            regs[(i + 1) % 2]
+                .get(&format!("/v2/p/app/manifests/t{i}"))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+    }
+    // Per image: two blobs and a manifest pushed, and one manifest pulled.
+    let want_a = images.len() * 4;
+    let want_b = images.len() * 3;
+    a_hook
+        .wait_for(Duration::from_secs(20), |e| e.len() >= want_a)
+        .await;
+    b_hook
+        .wait_for(Duration::from_secs(20), |e| e.len() >= want_b)
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for (hook, want) in [(&a_hook, want_a), (&b_hook, want_b)] {
+        let events = hook.delivered();
+        let ids: HashSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+        assert_eq!(events.len(), want, "{events:#?}");
+        assert_eq!(ids.len(), want, "no event twice");
+        let sources: HashSet<&str> = events
+            .iter()
+            .map(|e| e["source"]["instanceID"].as_str().unwrap())
+            .collect();
+        assert_eq!(sources.len(), 2, "events come from both replicas");
+    }
+}
+
+#[tokio::test]
+async fn bad_notification_settings_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("berth.yaml");
+    for (yaml, says) in [
+        (
+            "notifications:\n  endpoints:\n  - name: a\n    url: ftp://x\n",
+            "http",
+        ),
+        (
+            "notifications:\n  endpoints:\n  - url: http://x\n",
+            "no name",
+        ),
+        (
+            "notifications:\n  endpoints:\n  - name: a\n    url: http://x\n    backoff: later\n",
+            "duration",
+        ),
+        (
+            "notifications:\n  endpoints:\n  - name: a\n    url: http://x\n    colour: red\n",
+            "colour",
+        ),
+    ] {
+        std::fs::write(&file, yaml).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["check-config", "--config", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{yaml}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{yaml}: {err}");
+    }
+}
