@@ -150,6 +150,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             instance.to_string(),
         ));
     }
+    tokio::spawn(berth_jobs::notifications::deliver_triggers(
+        registry.clone(),
+        instance.to_string(),
+        config
+            .public_hostname
+            .clone()
+            .unwrap_or_else(|| registry_host(&config)),
+    ));
     tokio::spawn(berth_jobs::trim_change_log(
         registry.clone(),
         instance.to_string(),
@@ -181,6 +189,16 @@ fn source_addr(config: &Config) -> String {
     match std::env::var("HOSTNAME") {
         Ok(h) if !h.is_empty() => format!("{h}:{}", config.listen.port()),
         _ => config.listen.to_string(),
+    }
+}
+
+/// How clients reach this registry when no public host name is configured: the listen address,
+/// or the host name when listening on every address.
+fn registry_host(config: &Config) -> String {
+    if config.listen.ip().is_unspecified() {
+        source_addr(config)
+    } else {
+        config.listen.to_string()
     }
 }
 

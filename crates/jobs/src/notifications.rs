@@ -173,3 +173,115 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     }
     cause.to_string()
 }
+
+/// How long one trigger call may take.
+const TRIGGER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Delivers image change trigger firings until the process ends: each trigger's firings in
+/// order, at least once; a trigger whose URL fails is retried a second later without holding
+/// up the others. `host` is how clients reach this registry, for the pull spec sent.
+pub async fn deliver_triggers(registry: Registry, instance: String, host: String) {
+    let http = match reqwest::Client::builder()
+        .timeout(TRIGGER_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot set up HTTP for image change triggers");
+            return;
+        }
+    };
+    let meta = registry.metadata().clone();
+    let lease = (TRIGGER_TIMEOUT * 3).as_millis() as i64;
+    loop {
+        let endpoints = match meta.triggers_with_pending_firings().await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read trigger firings; will retry");
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+        };
+        if endpoints.is_empty() {
+            meta.notifications_written(POLL).await;
+            continue;
+        }
+        let mut progressed = false;
+        for endpoint in endpoints {
+            match meta.try_lease("notify:triggers", &instance, lease).await {
+                Ok(true) => {}
+                _ => break,
+            }
+            progressed |= fire_one(&http, &meta, &endpoint, &host).await;
+        }
+        if !progressed {
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+/// Sends the pending firings of one trigger in order until one fails; whether any went.
+async fn fire_one(
+    http: &reqwest::Client,
+    meta: &berth_metadata::Metadata,
+    endpoint: &str,
+    host: &str,
+) -> bool {
+    let Some((project, name)) = endpoint
+        .strip_prefix("trigger:")
+        .and_then(|r| r.split_once('/'))
+    else {
+        return false;
+    };
+    let trigger = match meta.trigger(project, name).await {
+        Ok(Some(t)) => t,
+        _ => return false,
+    };
+    let firings = match meta.pending_notifications(endpoint, BATCH).await {
+        Ok(f) => f,
+        Err(_) => return false,
+    };
+    let headers: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&trigger.headers).unwrap_or_default();
+    let mut sent = false;
+    for firing in firings {
+        let mut payload: serde_json::Value =
+            serde_json::from_str(&firing.payload).unwrap_or_default();
+        payload["dockerImageReference"] =
+            serde_json::Value::String(format!("{host}/{}@{}", firing.repository, firing.digest));
+        let mut request = http.post(&trigger.url).json(&payload);
+        for (h, v) in &headers {
+            if let Some(v) = v.as_str() {
+                request = request.header(h.as_str(), v);
+            }
+        }
+        let outcome = match request.send().await {
+            Ok(r) if r.status().is_success() || r.status().is_redirection() => Ok(()),
+            Ok(r) => Err(format!("the trigger's URL answered {}", r.status())),
+            Err(e) if e.is_timeout() => Err(format!("no answer within {TRIGGER_TIMEOUT:?}")),
+            Err(e) => Err(format!(
+                "cannot reach the trigger's URL: {}",
+                root_cause(&e)
+            )),
+        };
+        let _ = meta
+            .notification_attempted(
+                &firing.event_id,
+                endpoint,
+                outcome.as_ref().err().map(String::as_str),
+            )
+            .await;
+        match outcome {
+            Ok(()) => {
+                let _ = meta.trigger_fired(project, name, &firing.digest).await;
+                sent = true;
+            }
+            Err(error) => {
+                tracing::warn!(trigger = %endpoint, %error, "image change trigger not delivered; will retry");
+                break;
+            }
+        }
+    }
+    sent
+}

@@ -20,6 +20,7 @@ mod repositories;
 mod settings;
 mod streams;
 mod tags;
+mod triggers;
 mod uploads;
 
 pub use access::{ApiTokenRow, BindingRow, NewApiToken, ServiceAccountRow, UserRow};
@@ -31,6 +32,7 @@ pub use outbox::{NewNotification, NotificationRow};
 pub use projects::ProjectRow;
 pub use streams::{ImageDetailRow, SpecTagAction, StreamRow, StreamTag, StreamUpdate};
 pub use tags::TagEvent;
+pub use triggers::{trigger_endpoint, TriggerRow};
 
 /// Errors of the metadata layer.
 #[derive(Debug, thiserror::Error)]

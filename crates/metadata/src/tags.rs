@@ -115,6 +115,7 @@ async fn move_tag(
     .execute(&mut *w.tx)
     .await?;
     w.stream_changed(repository, crate::ChangeKind::Modified);
+    crate::triggers::fire(w, repository, tag, digest).await?;
     Ok(true)
 }
 

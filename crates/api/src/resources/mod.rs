@@ -14,6 +14,7 @@ pub mod status;
 mod stream_tags;
 mod streams;
 mod tokens;
+mod triggers;
 mod watch;
 
 use axum::body::Body;
@@ -224,6 +225,12 @@ async fn handle(app: AppState, request: Request) -> ResourceResult {
         }
         ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreamimages", name] => {
             images::image_stream_image(&ctx, &method, project, name).await
+        }
+        ["apis", "registry.berth.io", "v1", "namespaces", project, "imagechangetriggers"] => {
+            triggers::collection(&ctx, &method, project, body).await
+        }
+        ["apis", "registry.berth.io", "v1", "namespaces", project, "imagechangetriggers", name] => {
+            triggers::item(&ctx, &method, project, name).await
         }
         ["apis", "registry.berth.io", "v1", "notifications"] => {
             notifications::list(&ctx, &method, &query).await

@@ -105,6 +105,26 @@ pub struct DeleteArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum CreateCommand {
+    /// Create an image change trigger: URL receives the new image whenever STREAM:TAG changes.
+    Trigger {
+        name: String,
+        /// The image stream tag to watch, STREAM:TAG.
+        #[arg(long)]
+        from: String,
+        /// The webhook that receives the new image (http:// or https://).
+        #[arg(long)]
+        url: String,
+        /// A header to send, NAME=VALUE (repeatable).
+        #[arg(long = "header")]
+        headers: Vec<String>,
+        /// Project.
+        #[arg(short = 'n', long = "namespace", required = true)]
+        namespace: String,
+        #[command(flatten)]
+        output: OutputOpt,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
     /// Create a user (cluster-admin).
     User {
         name: String,

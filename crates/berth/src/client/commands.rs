@@ -114,6 +114,38 @@ fn created(v: &Value, kind: &str, format: Format) -> Result<(), ClientError> {
 
 async fn create(c: CreateCommand) -> Result<(), ClientError> {
     match c {
+        CreateCommand::Trigger {
+            name,
+            from,
+            url,
+            headers,
+            namespace,
+            output,
+            client,
+        } => {
+            let mut h = serde_json::Map::new();
+            for pair in headers {
+                let (k, v) = pair.split_once('=').ok_or_else(|| {
+                    ClientError::usage(format!("--header {pair:?}: give NAME=VALUE"))
+                })?;
+                h.insert(k.to_string(), Value::String(v.to_string()));
+            }
+            let body = json!({
+                "metadata": {"name": name},
+                "spec": {"from": {"kind": "ImageStreamTag", "name": from}, "url": url, "headers": h},
+            });
+            let v = session(&client)?
+                .call(
+                    Method::POST,
+                    &format!(
+                        "/apis/registry.berth.io/v1/namespaces/{namespace}/imagechangetriggers"
+                    ),
+                    Some(body),
+                    None,
+                )
+                .await?;
+            created(&v, "imagechangetrigger", output.format)
+        }
         CreateCommand::User {
             name,
             password,

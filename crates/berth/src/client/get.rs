@@ -48,13 +48,20 @@ fn resource_path(
             format!("{IMAGE_API}/namespaces/{}/imagestreamimages", need_ns("image stream images")?),
         ),
         "image" | "images" => ("image", format!("{IMAGE_API}/images")),
+        "trigger" | "triggers" | "imagechangetrigger" | "imagechangetriggers" => (
+            "imagechangetrigger",
+            format!(
+                "/apis/registry.berth.io/v1/namespaces/{}/imagechangetriggers",
+                need_ns("triggers")?
+            ),
+        ),
         "notification" | "notifications" => (
             "notification",
             "/apis/registry.berth.io/v1/notifications".to_string(),
         ),
         other => {
             return Err(ClientError::usage(format!(
-                "unknown resource {other:?}: use projects, users, serviceaccounts, tokens, rolebindings, clusterrolebindings, clusterroles, imagestreams (is), imagestreamtags (istag), imagestreamimages (isimage), images or notifications"
+                "unknown resource {other:?}: use projects, users, serviceaccounts, tokens, rolebindings, clusterrolebindings, clusterroles, imagestreams (is), imagestreamtags (istag), imagestreamimages (isimage), images, triggers or notifications"
             )))
         }
     })
@@ -210,6 +217,21 @@ pub(super) fn render_table(kind: &str, items: &[Value]) -> String {
                     vec![
                         str_of(i, &["metadata", "name"]),
                         str_of(i, &["dockerImageReference"]),
+                    ]
+                })
+                .collect(),
+        ),
+        "imagechangetrigger" => (
+            &["NAME", "FROM", "URL", "LAST IMAGE", "LAST TRIGGERED"],
+            items
+                .iter()
+                .map(|t| {
+                    vec![
+                        str_of(t, &["metadata", "name"]),
+                        str_of(t, &["spec", "from", "name"]),
+                        str_of(t, &["spec", "url"]),
+                        str_of(t, &["status", "lastTriggeredImage"]),
+                        str_of(t, &["status", "lastTriggerTime"]),
                     ]
                 })
                 .collect(),

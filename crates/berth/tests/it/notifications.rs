@@ -397,3 +397,171 @@ async fn bad_notification_settings_are_refused_at_start() {
         assert!(err.contains(says), "{yaml}: {err}");
     }
 }
+
+#[tokio::test]
+async fn image_change_triggers_fire_when_the_tags_image_changes() {
+    let hook = Receiver::start().await;
+    let server = TestServer::start_secure(Db::Sqlite);
+    let admin = Api::admin(&server).await;
+    admin.create_project("team").await;
+    let triggers = "/apis/registry.berth.io/v1/namespaces/team/imagechangetriggers";
+    let spec = |from: &str, url: &str| {
+        serde_json::json!({"metadata": {"name": "deploy"},
+            "spec": {"from": {"kind": "ImageStreamTag", "name": from}, "url": url, "headers": {"X-Hook": "1"}}})
+    };
+    let r = admin.post(triggers, spec("app:prod", &hook.url())).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = admin.post(triggers, spec("app:prod", &hook.url())).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT, "the name is taken");
+    let reg = registry_client(
+        &server.base,
+        Some(&admin.token),
+        &["repository:team/app:pull,push"],
+    )
+    .await;
+    let images: Vec<Image> = (0..3).map(|i| Image::generated(740 + i, 1)).collect();
+
+    // A push onto the tag fires; the same image again does not; other tags do not.
+    reg.push_image("team/app", "prod", &images[0]).await;
+    let requests = hook.wait_for_requests(Duration::from_secs(10), 1).await;
+    let first = &requests[0];
+    assert_eq!(first.headers["x-hook"], "1");
+    let payload = &first.body;
+    assert_eq!(payload["kind"], "ImageChangeTrigger", "{payload}");
+    assert_eq!(payload["name"], "deploy");
+    assert_eq!(payload["namespace"], "team");
+    assert_eq!(payload["imageStreamTag"], "app:prod");
+    assert_eq!(payload["image"], images[0].digest.as_str());
+    assert_eq!(
+        payload["dockerImageReference"],
+        format!("{}/team/app@{}", server.addr, images[0].digest)
+    );
+    reg.push_image("team/app", "prod", &images[0]).await;
+    reg.push_image("team/app", "v2", &images[1]).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        hook.requests().len(),
+        1,
+        "no firing without a change of prod"
+    );
+
+    // Tagging onto it and rolling it back fire too.
+    let istag = "/apis/image.openshift.io/v1/namespaces/team/imagestreamtags/app:prod";
+    for image in [&images[1], &images[0]] {
+        let from = serde_json::json!({"tag": {"from": {"kind": "ImageStreamImage", "name": format!("app@{}", image.digest)}}});
+        let r = admin.send(reqwest::Method::PUT, istag, Some(from)).await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let requests = hook.wait_for_requests(Duration::from_secs(10), 3).await;
+    let fired: Vec<&str> = requests
+        .iter()
+        .map(|r| r.body["image"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fired,
+        vec![
+            images[0].digest.as_str(),
+            images[1].digest.as_str(),
+            images[0].digest.as_str()
+        ]
+    );
+    // The status follows once the deliverer recorded the answer.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let t = loop {
+        let t: Value = admin
+            .get(&format!("{triggers}/deploy"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if t["status"]["lastTriggeredImage"] == images[0].digest.as_str()
+            || Instant::now() > deadline
+        {
+            break t;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        t["status"]["lastTriggeredImage"],
+        images[0].digest.as_str(),
+        "{t}"
+    );
+    assert_eq!(t["spec"]["from"]["name"], "app:prod");
+
+    // Viewers read triggers; only those who may push make them; outsiders see nothing.
+    let viewer = Api::with_token(&server.base, &admin.user_with_token("vic").await);
+    admin.bind("team", "view", "User", "vic").await;
+    assert_eq!(viewer.get(triggers).await.status(), StatusCode::OK);
+    assert_eq!(
+        viewer
+            .post(triggers, spec("app:x", &hook.url()))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let outsider = Api::with_token(&server.base, &admin.user_with_token("out").await);
+    assert_eq!(outsider.get(triggers).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        outsider
+            .post(triggers, spec("app:x", &hook.url()))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    for bad in [
+        serde_json::json!({"metadata": {"name": "b"}, "spec": {"from": {"name": "nocolon"}, "url": hook.url()}}),
+        serde_json::json!({"metadata": {"name": "b"}, "spec": {"from": {"name": "app:x"}, "url": "ftp://x"}}),
+        serde_json::json!({"metadata": {"name": "b"}, "spec": {"from": {"name": "app:x"}}}),
+        serde_json::json!({"metadata": {"name": "b"}, "spec": {"from": {"kind": "DockerImage", "name": "app:x"}, "url": hook.url()}}),
+        serde_json::json!({"metadata": {"name": "b"}, "spec": {"from": {"name": "app:x", "namespace": "other"}, "url": hook.url()}}),
+        serde_json::json!({"metadata": {"name": "b"}, "spec": {"from": {"name": "app:x"}, "url": hook.url(), "headers": {"bad header": "x"}}}),
+        serde_json::json!({"metadata": {"name": "Bad_Name"}, "spec": {"from": {"name": "app:x"}, "url": hook.url()}}),
+    ] {
+        let r = admin.post(triggers, bad.clone()).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+
+    // The client makes and lists them; a deleted trigger fires no more.
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(args)
+            .env("BERTH_SERVER", &server.base)
+            .env("BERTH_TOKEN", &admin.token)
+            .env("XDG_CONFIG_HOME", tempfile::tempdir().unwrap().path())
+            .output()
+            .unwrap()
+    };
+    let out = cli(&[
+        "create",
+        "trigger",
+        "notify",
+        "--from",
+        "app:v2",
+        "--url",
+        &hook.url(),
+        "-n",
+        "team",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli(&["get", "triggers", "-n", "team"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("deploy") && table.contains("notify") && table.contains("app:prod"),
+        "{table}"
+    );
+    assert_eq!(
+        admin.delete(&format!("{triggers}/deploy")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        admin.delete(&format!("{triggers}/notify")).await.status(),
+        StatusCode::OK
+    );
+    reg.push_image("team/app", "prod", &images[2]).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(hook.requests().len(), 3);
+}

@@ -18,3 +18,20 @@ CREATE TABLE notification_outbox (
 );
 CREATE INDEX notification_outbox_pending ON notification_outbox(endpoint, delivered_at, created_at);
 CREATE INDEX notification_outbox_created ON notification_outbox(created_at);
+
+-- Image change triggers: when the tag's current image changes, an event for endpoint
+-- 'trigger:<project>/<name>' is written to the outbox in the same transaction.
+CREATE TABLE image_triggers (
+    project TEXT NOT NULL REFERENCES projects(name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    url TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_image TEXT NOT NULL DEFAULT '',
+    last_triggered_at BIGINT,
+    PRIMARY KEY (project, name)
+);
+CREATE INDEX image_triggers_tag ON image_triggers(repository, tag);

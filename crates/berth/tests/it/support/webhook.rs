@@ -145,6 +145,23 @@ impl Receiver {
     }
 }
 
+impl Receiver {
+    /// Waits until at least `n` requests came, failing after `timeout`.
+    pub async fn wait_for_requests(&self, timeout: Duration, n: usize) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let got = self.requests();
+            if got.len() >= n {
+                return got;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("the receiver got {} requests, not {n}: {got:#?}", got.len());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 impl Drop for Receiver {
     fn drop(&mut self) {
         if let Some(t) = self.task.take() {
