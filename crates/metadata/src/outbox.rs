@@ -62,10 +62,19 @@ pub(crate) async fn insert(w: &mut WriteTx, items: &[NewNotification]) -> Result
         return Ok(());
     }
     let now = now_millis();
-    for n in items {
+    // The counter row stays locked until the transaction ends, so numbers follow commit order.
+    let count = items.len() as i64;
+    let newest: i64 = sqlx::query(
+        "UPDATE counters SET value = value + $1 WHERE name = 'notifications' RETURNING value",
+    )
+    .bind(count)
+    .fetch_one(&mut *w.tx)
+    .await?
+    .try_get("value")?;
+    for (i, n) in items.iter().enumerate() {
         sqlx::query(
             "INSERT INTO notification_outbox (event_id, endpoint, action, repository, digest, tag, \
-             payload, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             payload, created_at, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (event_id, endpoint) DO NOTHING",
         )
         .bind(&n.event_id)
@@ -76,6 +85,7 @@ pub(crate) async fn insert(w: &mut WriteTx, items: &[NewNotification]) -> Result
         .bind(&n.tag)
         .bind(&n.payload)
         .bind(now)
+        .bind(newest - count + 1 + i as i64)
         .execute(&mut *w.tx)
         .await?;
     }
@@ -99,7 +109,7 @@ impl Metadata {
         let _ = tokio::time::timeout(timeout, self.notifications_signal.notified()).await;
     }
 
-    /// Up to `limit` undelivered events of `endpoint`, oldest first.
+    /// Up to `limit` undelivered events of `endpoint`, in the order they were committed.
     pub async fn pending_notifications(
         &self,
         endpoint: &str,
@@ -107,7 +117,7 @@ impl Metadata {
     ) -> Result<Vec<NotificationRow>> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM notification_outbox WHERE endpoint = $1 AND delivered_at IS NULL \
-             ORDER BY created_at, event_id LIMIT $2"
+             ORDER BY seq LIMIT $2"
         ))
         .bind(endpoint)
         .bind(limit)

@@ -11,12 +11,16 @@ CREATE TABLE notification_outbox (
     -- The event as JSON, as the endpoint receives it inside {"events": [...]}.
     payload TEXT NOT NULL,
     created_at BIGINT NOT NULL,
+    -- Delivery order: numbered by the 'notifications' counter inside the writing transaction,
+    -- so numbers follow commit order.
+    seq BIGINT NOT NULL,
     attempts BIGINT NOT NULL DEFAULT 0,
     delivered_at BIGINT,
     last_error TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (event_id, endpoint)
 );
-CREATE INDEX notification_outbox_pending ON notification_outbox(endpoint, delivered_at, created_at);
+CREATE INDEX notification_outbox_pending ON notification_outbox(endpoint, delivered_at, seq);
+INSERT INTO counters (name, value) VALUES ('notifications', 0);
 CREATE INDEX notification_outbox_created ON notification_outbox(created_at);
 
 -- Image change triggers: when the tag's current image changes, an event for endpoint
