@@ -80,13 +80,18 @@ pub async fn plan_spec(
         actions: Vec::new(),
     };
     let mut out_tags = Vec::new();
+    let old_by_name: std::collections::HashMap<&str, &Value> = old_tags
+        .iter()
+        .filter_map(|t| Some((t["name"].as_str()?, t)))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
     for (i, entry) in new_tags.iter().enumerate() {
         let name = entry["name"]
             .as_str()
             .ok_or_else(|| Status::invalid(format!("spec.tags[{i}].name is required")))?;
         name.parse::<berth_oci::Tag>()
             .map_err(|e| Status::invalid(format!("spec.tags[{i}].name {name:?}: {e}")))?;
-        if new_tags[..i].iter().any(|t| t["name"] == name) {
+        if !seen.insert(name) {
             return Err(Status::invalid(format!(
                 "spec.tags: {name:?} appears twice"
             )));
@@ -95,7 +100,7 @@ pub async fn plan_spec(
         if entry.get("referencePolicy").is_none() {
             entry["referencePolicy"] = json!({"type": "Source"});
         }
-        let old = old_tags.iter().find(|t| t["name"] == name);
+        let old = old_by_name.get(name).copied();
         let unchanged = old.is_some_and(|o| o["from"] == entry["from"]) && force_tag != Some(name);
         if unchanged {
             entry["generation"] = old.map(|o| o["generation"].clone()).unwrap_or(Value::Null);
@@ -113,12 +118,10 @@ pub async fn plan_spec(
         }
         out_tags.push(entry);
     }
-    for old in &old_tags {
-        if let Some(name) = old["name"].as_str() {
-            if !new_tags.iter().any(|t| t["name"] == name) {
-                plan.actions
-                    .push((name.to_string(), SpecTagAction::Untrack));
-            }
+    for name in old_by_name.keys() {
+        if !seen.contains(name) {
+            plan.actions
+                .push((name.to_string(), SpecTagAction::Untrack));
         }
     }
     spec["tags"] = Value::Array(out_tags);

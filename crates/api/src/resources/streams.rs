@@ -14,6 +14,9 @@ use super::selector::ObjectSelector;
 use super::spec_tags::{plan_spec, SpecTarget};
 use super::{ok, timestamp, Ctx, ResourceResult, Status};
 
+/// The most streams one list request looks at when a selector filters them.
+const MAX_SCANNED: i64 = 5000;
+
 /// An image stream as OpenShift shows it.
 pub fn stream_json(ctx: &Ctx, s: &StreamRow, tags: &[StreamTag]) -> Value {
     let name = s
@@ -196,12 +199,16 @@ async fn list(
     let position = meta.change_log_position().await?;
     let mut items = Vec::new();
     let mut next = String::new();
-    // With a selector, pages are read until `limit` streams match or the streams run out.
+    // With a selector, pages are read until `limit` streams match, the streams run out, or
+    // `MAX_SCANNED` were looked at: then the page is shorter and `continue` goes on from there,
+    // so one request costs at most that much whatever the store holds.
+    let mut scanned: i64 = 0;
     loop {
         let rows = meta
             .image_streams_in(projects.as_deref(), &after, limit)
             .await?;
         let full = rows.len() as i64 == limit;
+        scanned += rows.len() as i64;
         for s in &rows {
             after = s.repository.clone();
             if !selects(&selector, s) {
@@ -212,10 +219,11 @@ async fn list(
                 break;
             }
         }
-        if items.len() as i64 == limit || !full {
-            if items.len() as i64 == limit {
-                next = continue_token(Some(&after), true);
-            }
+        if items.len() as i64 == limit || (full && scanned >= MAX_SCANNED) {
+            next = continue_token(Some(&after), true);
+            break;
+        }
+        if !full {
             break;
         }
     }
