@@ -121,6 +121,9 @@ pub(crate) async fn log(w: &mut WriteTx) -> Result<Option<i64>> {
         return Ok(None);
     }
     let count = w.changes.len() as i64;
+    if w.dialect == crate::Dialect::Postgres {
+        lock_changed_rows(w).await?;
+    }
     let newest: i64 = sqlx::query(
         "UPDATE counters SET value = value + $1 WHERE name = 'changes' RETURNING value",
     )
@@ -171,6 +174,38 @@ pub(crate) async fn log(w: &mut WriteTx) -> Result<Option<i64>> {
         }
     }
     Ok(Some(newest))
+}
+
+/// Locks the rows whose resourceVersion the log will set, in name order, before the counter:
+/// the counter is then always the last lock a transaction takes, so a transaction holding it
+/// never waits for a row another one holds while waiting for the counter.
+async fn lock_changed_rows(w: &mut WriteTx) -> Result<()> {
+    let mut streams: Vec<String> = Vec::new();
+    let mut images: Vec<String> = Vec::new();
+    for c in &w.changes {
+        match (c.resource, c.kind) {
+            (_, ChangeKind::Deleted) => {}
+            (Resource::ImageStream, _) => streams.push(format!("{}/{}", c.project, c.name)),
+            (Resource::Image, _) => images.push(c.name.clone()),
+        }
+    }
+    streams.sort();
+    streams.dedup();
+    images.sort();
+    images.dedup();
+    for name in &streams {
+        sqlx::query("SELECT name FROM repositories WHERE name = $1 FOR NO KEY UPDATE")
+            .bind(name)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+    }
+    for digest in &images {
+        sqlx::query("SELECT digest FROM images WHERE digest = $1 FOR NO KEY UPDATE")
+            .bind(digest)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Where the change log stands: the newest number, and the newest one trimmed away (a watch

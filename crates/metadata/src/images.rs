@@ -104,7 +104,7 @@ impl Metadata {
             return Err(MetadataError::MissingReferences(missing));
         }
         let now = now_millis();
-        let inserted = sqlx::query(
+        sqlx::query(
             "INSERT INTO images (digest, media_type, size, content, config_digest, artifact_type, \
              subject_digest, annotations, created_at, uid) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (digest) DO NOTHING",
@@ -120,13 +120,7 @@ impl Metadata {
         .bind(now)
         .bind(uuid::Uuid::new_v4().to_string())
         .execute(&mut *w.tx)
-        .await?
-        .rows_affected()
-            > 0;
-        if inserted {
-            let project = repository.split('/').next().unwrap_or(repository);
-            w.image_added(project, &image.digest);
-        }
+        .await?;
         for r in references {
             sqlx::query(
                 "INSERT INTO image_references (image, target, kind) VALUES ($1, $2, $3) \
@@ -139,7 +133,7 @@ impl Metadata {
             .await?;
         }
         ensure_repository(&mut w, repository, self.creates_projects).await?;
-        sqlx::query(
+        let linked = sqlx::query(
             "INSERT INTO repository_images (repository, digest, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (repository, digest) DO NOTHING",
         )
@@ -147,7 +141,13 @@ impl Metadata {
         .bind(&image.digest)
         .bind(now)
         .execute(&mut *w.tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if linked > 0 {
+            // Logged per project that gains the image: a watcher sees it through that project.
+            let project = repository.split('/').next().unwrap_or(repository);
+            w.image_added(project, &image.digest);
+        }
         for tag in tags {
             set_tag(&mut w, repository, tag, &image.digest, now).await?;
         }

@@ -132,7 +132,17 @@ impl Metadata {
     /// blobs stay for pruning. False when there was no such project.
     pub async fn delete_project(&self, name: &str) -> Result<bool> {
         let mut w = self.write().await?;
-        // Its streams go with it (ON DELETE CASCADE); watchers are told.
+        // The project row is locked first, so no stream can be created in it meanwhile (its
+        // foreign key needs the row); its streams go with it (ON DELETE CASCADE) and watchers
+        // are told.
+        let lock = match w.dialect {
+            crate::Dialect::Postgres => " FOR UPDATE",
+            crate::Dialect::Sqlite => "",
+        };
+        sqlx::query(&format!("SELECT name FROM projects WHERE name = $1{lock}"))
+            .bind(name)
+            .fetch_optional(&mut *w.tx)
+            .await?;
         let streams = sqlx::query("SELECT name FROM repositories WHERE project = $1")
             .bind(name)
             .fetch_all(&mut *w.tx)

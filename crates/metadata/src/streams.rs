@@ -349,7 +349,7 @@ impl Metadata {
             crate::repositories::insert_repository(&mut w, repository, now).await?;
         }
         let lock = match w.dialect {
-            crate::Dialect::Postgres => " FOR UPDATE",
+            crate::Dialect::Postgres => " FOR NO KEY UPDATE",
             crate::Dialect::Sqlite => "",
         };
         let current = sqlx::query(&format!(
@@ -381,6 +381,12 @@ impl Metadata {
     pub async fn delete_image_stream(&self, repository: &str) -> Result<bool> {
         let mut w = self.write().await?;
         let done = sqlx::query("DELETE FROM repositories WHERE name = $1")
+            .bind(repository)
+            .execute(&mut *w.tx)
+            .await?;
+        // Aliases of its tags follow nothing any more (a stream re-created under this name
+        // must not feed them).
+        sqlx::query("DELETE FROM tag_tracking WHERE source_repository = $1")
             .bind(repository)
             .execute(&mut *w.tx)
             .await?;
@@ -480,7 +486,7 @@ impl Metadata {
     ) -> Result<()> {
         let mut w = self.write().await?;
         let lock = match w.dialect {
-            crate::Dialect::Postgres => " FOR UPDATE",
+            crate::Dialect::Postgres => " FOR NO KEY UPDATE",
             crate::Dialect::Sqlite => "",
         };
         let row = sqlx::query(&format!(
@@ -512,10 +518,20 @@ impl Metadata {
     /// held it.
     pub async fn delete_image_everywhere(&self, digest: &str) -> Result<bool> {
         let mut w = self.write().await?;
-        let project = Self::image_project(&mut w, digest).await?;
-        let Some(project) = project else {
+        let holders = sqlx::query(
+            "SELECT DISTINCT r.project AS project FROM repository_images ri \
+             JOIN repositories r ON r.name = ri.repository WHERE ri.digest = $1",
+        )
+        .bind(digest)
+        .fetch_all(&mut *w.tx)
+        .await?;
+        if holders.is_empty() {
             return Ok(false);
-        };
+        }
+        for h in &holders {
+            let project: String = h.try_get("project")?;
+            w.image_changed(&project, digest, crate::ChangeKind::Deleted);
+        }
         let tagged = sqlx::query("SELECT DISTINCT repository FROM tags WHERE digest = $1")
             .bind(digest)
             .fetch_all(&mut *w.tx)
@@ -532,7 +548,6 @@ impl Metadata {
             .bind(digest)
             .execute(&mut *w.tx)
             .await?;
-        w.image_changed(&project, digest, crate::ChangeKind::Deleted);
         w.commit().await?;
         Ok(true)
     }

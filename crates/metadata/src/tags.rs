@@ -186,7 +186,7 @@ pub(crate) async fn link_image(
             .execute(&mut *w.tx)
             .await?;
         }
-        sqlx::query(
+        let linked = sqlx::query(
             "INSERT INTO repository_images (repository, digest, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (repository, digest) DO NOTHING",
         )
@@ -194,7 +194,12 @@ pub(crate) async fn link_image(
         .bind(&image)
         .bind(now)
         .execute(&mut *w.tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if linked > 0 {
+            let project = destination.split('/').next().unwrap_or(destination);
+            w.image_added(project, &image);
+        }
     }
     Ok(())
 }

@@ -228,7 +228,7 @@ pub async fn image(ctx: &Ctx, method: &Method, digest: &str, body: Value) -> Res
         Method::PUT => body,
         Method::PATCH => {
             let mut patched = current;
-            super::streams::apply_patch(&mut patched, body)?;
+            super::patch::PatchKind::of(&ctx.content_type, &body)?.apply(&mut patched, body)?;
             patched
         }
         _ => return Err(Status::method_not_allowed("GET, PUT, PATCH, DELETE")),

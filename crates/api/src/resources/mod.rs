@@ -7,6 +7,7 @@ mod bindings;
 mod identity;
 mod images;
 mod notifications;
+mod patch;
 mod projects;
 mod selector;
 mod spec_tags;
@@ -41,6 +42,8 @@ pub struct Ctx {
     pub caller: Caller,
     /// This registry's host as the client addressed it, for pull specs.
     pub host: String,
+    /// The request body's media type (which kind of patch a PATCH is).
+    pub content_type: String,
 }
 
 impl Ctx {
@@ -169,7 +172,18 @@ async fn handle(app: AppState, request: Request) -> ResourceResult {
         .is_some_and(|t| t.to_ascii_lowercase().contains("yaml"));
     let body = read_body(body, &method, yaml_body).await?;
     let host = crate::auth::Challenge::for_request(&app, &parts.headers, None).service;
-    let ctx = Ctx { app, caller, host };
+    let content_type = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let ctx = Ctx {
+        app,
+        caller,
+        host,
+        content_type,
+    };
     let segs: Vec<&str> = path.iter().map(String::as_str).collect();
     match segs.as_slice() {
         ["apis", "user.openshift.io", "v1", "users"] => identity::users(&ctx, &method, body).await,
@@ -216,6 +230,9 @@ async fn handle(app: AppState, request: Request) -> ResourceResult {
         }
         ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreams", name] => {
             streams::item(&ctx, &method, project, name, body).await
+        }
+        ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreamtags"] => {
+            stream_tags::collection(&ctx, &method, project, &query, body).await
         }
         ["apis", "image.openshift.io", "v1", "namespaces", project, "imagestreamtags", name] => {
             stream_tags::item(&ctx, &method, project, name, body).await
@@ -309,4 +326,15 @@ pub fn created(value: Value) -> Response {
 
 pub fn ok(value: Value) -> Response {
     axum::Json(value).into_response()
+}
+
+/// Waits a little longer after each lost race of a read-modify-write, with jitter so that
+/// racing writers spread out.
+pub async fn back_off(attempt: u32) {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::from(d.subsec_nanos() % 7))
+        .unwrap_or(0);
+    let millis = (1u64 << attempt.min(6)) + jitter;
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
 }

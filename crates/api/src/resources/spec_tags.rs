@@ -180,6 +180,14 @@ async fn action_for(
                     "{field}: a tag cannot follow itself"
                 )));
             }
+            // An alias follows its source with no further check, so it stays in its project:
+            // rights there do not change under it, and a deleted and re-created project
+            // elsewhere cannot feed it.
+            if namespace != project {
+                return Err(Status::invalid(format!(
+                    "{field}: a tag can follow only a tag of its own project; copy the image instead (berth tag without --alias)"
+                )));
+            }
             let source = readable_stream(ctx, namespace, s).await?;
             Ok((
                 SpecTagAction::Track {

@@ -8,7 +8,7 @@
 use axum::http::Method;
 use axum::response::IntoResponse;
 use berth_access::Verb;
-use berth_metadata::StreamUpdate;
+use berth_metadata::{StreamRow, StreamTag, StreamUpdate};
 use serde_json::{json, Value};
 
 use super::images::{image_json, load_image, API_VERSION};
@@ -46,39 +46,98 @@ async fn get(ctx: &Ctx, project: &str, name: &str) -> ResourceResult {
         return Err(Status::not_found("imagestreamtag", name));
     };
     let tags = meta.stream_tags(&repository).await?;
-    let Some(current) = tags
-        .iter()
-        .find(|t| t.tag == tag)
-        .and_then(|t| t.history.first())
-    else {
+    let Some(t) = tags.iter().find(|t| t.tag == tag) else {
         return Err(Status::not_found("imagestreamtag", name));
+    };
+    match istag_json(ctx, &s, t).await? {
+        Some(body) => Ok(ok(body)),
+        None => Err(Status::not_found("imagestreamtag", name)),
+    }
+}
+
+/// An `ImageStreamTag`: the tag's spec entry, its current image, conditions.
+async fn istag_json(ctx: &Ctx, s: &StreamRow, t: &StreamTag) -> Result<Option<Value>, Status> {
+    let Some(current) = t.history.first() else {
+        return Ok(None);
     };
     let Some(info) = load_image(ctx, &current.digest).await? else {
-        return Err(Status::not_found("imagestreamtag", name));
+        return Ok(None);
     };
+    let stream = s
+        .repository
+        .split_once('/')
+        .map_or(s.repository.as_str(), |(_, n)| n);
     let spec = serde_json::from_str::<Value>(&s.spec).unwrap_or(Value::Null);
     let reference = spec["tags"]
         .as_array()
-        .and_then(|t| t.iter().find(|e| e["name"] == tag).cloned());
+        .and_then(|e| e.iter().find(|e| e["name"] == t.tag.as_str()).cloned());
     let mut body = json!({
         "apiVersion": API_VERSION,
         "kind": "ImageStreamTag",
         "metadata": {
-            "name": name,
-            "namespace": project,
+            "name": format!("{stream}:{}", t.tag),
+            "namespace": s.project,
             "uid": s.uid,
             "resourceVersion": s.resource_version.to_string(),
             "creationTimestamp": timestamp(current.created_at),
         },
-        "tag": reference.unwrap_or_else(|| json!({"name": tag})),
+        "tag": reference.unwrap_or_else(|| json!({"name": t.tag})),
         "generation": current.generation,
         "lookupPolicy": spec["lookupPolicy"].clone(),
-        "image": image_json(&ctx.host, Some(&repository), &info),
+        "image": image_json(&ctx.host, Some(&s.repository), &info),
     });
-    if let Some(c) = json_object(&s.conditions).get(tag) {
+    if let Some(c) = json_object(&s.conditions).get(&t.tag) {
         body["conditions"] = c.clone();
     }
-    Ok(ok(body))
+    Ok(Some(body))
+}
+
+/// `GET|POST namespaces/<project>/imagestreamtags`: every current tag of the project's streams
+/// (`limit`/`continue` count streams, 50 by default), or a tag written as by `PUT`.
+pub async fn collection(
+    ctx: &Ctx,
+    method: &Method,
+    project: &str,
+    query: &std::collections::HashMap<String, Vec<String>>,
+    body: Value,
+) -> ResourceResult {
+    match *method {
+        Method::GET => {}
+        Method::POST => {
+            let name = super::str_at(&body, &["metadata", "name"])
+                .ok_or_else(|| Status::invalid("metadata.name (<stream>:<tag>) is required"))?
+                .to_string();
+            return Box::pin(put(ctx, project, &name, body)).await;
+        }
+        _ => return Err(Status::method_not_allowed("GET, POST")),
+    }
+    ctx.require_in_project(Verb::ViewProject, project).await?;
+    let mut query = query.clone();
+    query
+        .entry("limit".into())
+        .or_insert_with(|| vec!["50".into()]);
+    let (limit, after) = super::images::paging(&query)?;
+    let meta = ctx.app.access.metadata();
+    let streams = meta.image_streams(project, &after, limit).await?;
+    let mut items = Vec::new();
+    for s in &streams {
+        for t in meta.stream_tags(&s.repository).await? {
+            if let Some(v) = istag_json(ctx, s, &t).await? {
+                items.push(v);
+            }
+        }
+    }
+    let next = super::images::continue_token(
+        streams.last().map(|s| s.repository.as_str()),
+        streams.len() as i64 == limit,
+    );
+    let version = meta.change_log_position().await?.newest;
+    Ok(super::images::paged_list(
+        "ImageStreamTagList",
+        items,
+        next,
+        version,
+    ))
 }
 
 /// Writes the tag's spec entry from `tag` of the body (its `from`, `reference`,
@@ -102,7 +161,7 @@ async fn put(ctx: &Ctx, project: &str, name: &str, body: Value) -> ResourceResul
         let update = spec_tag_update(ctx, project, stream, tag, reference).await?;
         match meta.update_image_stream(&repository, &update).await {
             Err(berth_metadata::MetadataError::Conflict(_)) if attempts < MAX_ATTEMPTS => {
-                back_off(attempts).await
+                super::back_off(attempts).await
             }
             Err(berth_metadata::MetadataError::Conflict(_)) => {
                 return Err(super::streams::conflict("imagestreamtags", name))
@@ -129,16 +188,6 @@ async fn put(ctx: &Ctx, project: &str, name: &str, body: Value) -> ResourceResul
 
 /// How often a tag write is tried when the stream keeps changing between reading and writing.
 const MAX_ATTEMPTS: u32 = 12;
-
-/// Waits a little longer after each lost race, with jitter so that racing writers spread out.
-async fn back_off(attempt: u32) {
-    let jitter = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::from(d.subsec_nanos() % 7))
-        .unwrap_or(0);
-    let millis = (1u64 << attempt.min(6)) + jitter;
-    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
-}
 
 /// The write of the stream that sets `tag`'s spec entry from `reference`, based on the stream as
 /// it is now.
@@ -218,7 +267,7 @@ async fn delete(ctx: &Ctx, project: &str, name: &str) -> ResourceResult {
         };
         match meta.update_image_stream(&repository, &update).await {
             Err(berth_metadata::MetadataError::Conflict(_)) if attempts < MAX_ATTEMPTS => {
-                back_off(attempts).await
+                super::back_off(attempts).await
             }
             Err(berth_metadata::MetadataError::Conflict(_)) => {
                 return Err(super::streams::conflict("imagestreamtags", name))

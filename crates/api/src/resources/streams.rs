@@ -3,13 +3,14 @@
 //! label selectors, paging and watch; create, get, update and patch with optimistic concurrency;
 //! delete. The spec's tags are applied when written (see [`super::spec_tags`]).
 
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use berth_access::Verb;
 use berth_metadata::{Resource, StreamRow, StreamTag, StreamUpdate};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
 use super::images::{continue_token, paged_list, paging, API_VERSION};
+use super::patch::PatchKind;
 use super::selector::ObjectSelector;
 use super::spec_tags::{plan_spec, SpecTarget};
 use super::{ok, timestamp, Ctx, ResourceResult, Status};
@@ -304,40 +305,42 @@ pub async fn item(
                 Err(Status::not_found("imagestream", name))
             }
         }
-        Method::PUT => {
+        Method::PUT | Method::PATCH => {
             ctx.require_in_project(Verb::Push, project).await?;
-            replace(ctx, project, name, body).await
-        }
-        Method::PATCH => {
-            ctx.require_in_project(Verb::Push, project).await?;
-            let Some(s) = meta.image_stream(&repository).await? else {
-                return Err(Status::not_found("imagestream", name));
+            let kind = match *method {
+                Method::PATCH => Some(PatchKind::of(&ctx.content_type, &body)?),
+                _ => None,
             };
-            let tags = meta.stream_tags(&repository).await?;
-            let mut current = stream_json(ctx, &s, &tags);
-            apply_patch(&mut current, body)?;
-            replace(ctx, project, name, current).await
+            // A write that names no resourceVersion is based on the stream as read here, and
+            // read again when a push or another write changed it in between.
+            let pinned = match kind {
+                Some(_) => super::patch::pins_version(&body),
+                None => expected_version(&body)?.is_some(),
+            };
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                let desired = match kind {
+                    None => body.clone(),
+                    Some(kind) => {
+                        let Some(s) = meta.image_stream(&repository).await? else {
+                            return Err(Status::not_found("imagestream", name));
+                        };
+                        let tags = meta.stream_tags(&repository).await?;
+                        let mut current = stream_json(ctx, &s, &tags);
+                        kind.apply(&mut current, body.clone())?;
+                        current
+                    }
+                };
+                match replace(ctx, project, name, desired).await {
+                    Err(s) if s.code == StatusCode::CONFLICT && !pinned && attempts < 8 => {
+                        super::back_off(attempts).await
+                    }
+                    other => return other,
+                }
+            }
         }
         _ => Err(Status::method_not_allowed("GET, PUT, PATCH, DELETE")),
-    }
-}
-
-/// Applies a JSON merge patch (an object) or a JSON patch (an array of operations).
-pub fn apply_patch(target: &mut Value, patch: Value) -> Result<(), Status> {
-    match patch {
-        Value::Object(_) => {
-            json_patch::merge(target, &patch);
-            Ok(())
-        }
-        Value::Array(_) => {
-            let ops: json_patch::Patch = serde_json::from_value(patch)
-                .map_err(|e| Status::bad_request(format!("not a JSON patch: {e}")))?;
-            json_patch::patch(target, &ops)
-                .map_err(|e| Status::invalid(format!("the JSON patch does not apply: {e}")))
-        }
-        _ => Err(Status::bad_request(
-            "a patch is a JSON merge patch (an object) or a JSON patch (an array)",
-        )),
     }
 }
 

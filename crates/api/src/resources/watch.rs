@@ -57,7 +57,7 @@ pub async fn serve(
 ) -> ResourceResult {
     let first = |k: &str| query.get(k).and_then(|v| v.first()).map(String::as_str);
     let timeout = match first("timeoutSeconds") {
-        None | Some("") => DEFAULT_TIMEOUT,
+        None | Some("") | Some("0") => DEFAULT_TIMEOUT,
         Some(raw) => raw
             .parse::<u64>()
             .map(|s| Duration::from_secs(s).min(MAX_TIMEOUT))
@@ -79,11 +79,7 @@ pub async fn serve(
     };
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let mut w = Watch {
-        ctx: Ctx {
-            app: ctx.app.clone(),
-            caller: ctx.caller.clone(),
-            host: ctx.host.clone(),
-        },
+        ctx: ctx.clone(),
         resource,
         project: project.map(str::to_string),
         selector,
@@ -149,6 +145,15 @@ impl Watch {
         loop {
             if self.checked.elapsed() >= RECHECK {
                 self.refresh_visible().await?;
+                // Fallen behind what the log keeps: the client must list again.
+                let position = meta.change_log_position().await?;
+                if after < position.trimmed {
+                    return Err(Status::new(
+                        StatusCode::GONE,
+                        "Expired",
+                        format!("too old resource version: {after} ({})", position.trimmed),
+                    ));
+                }
             }
             let batch = meta
                 .changes_after(self.resource, self.project.as_deref(), after, BATCH)

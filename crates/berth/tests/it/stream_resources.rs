@@ -616,3 +616,116 @@ async fn concurrent_tag_writes_onto_one_stream_lose_nothing() {
         assert_eq!(is["status"]["tags"], json!([]));
     }
 }
+
+#[tokio::test]
+async fn patches_follow_their_content_type_and_tags_list_and_create_as_a_collection() {
+    let server = TestServer::start_secure(crate::support::Db::Sqlite);
+    let admin = Api::admin(&server).await;
+    admin.create_project("team").await;
+    admin.create_project("other").await;
+    let reg = pusher(&server, &admin, &["team/app", "other/lib"]).await;
+    let image = Image::generated(350, 1);
+    reg.push_image("team/app", "v1", &image).await;
+    reg.push_image("other/lib", "v1", &image).await;
+    let from_image = json!({"kind": "ImageStreamImage", "name": format!("app@{}", image.digest)});
+    for tag in ["a", "b"] {
+        let (status, _) = send(
+            &admin,
+            Method::PUT,
+            &format!("{API}/namespaces/team/imagestreamtags/app:{tag}"),
+            Some(json!({"tag": {"from": from_image}})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let path = format!("{API}/namespaces/team/imagestreams/app");
+    let patch = |content_type: &'static str, body: Value| {
+        let request = admin
+            .http
+            .patch(format!("{}{path}", server.base))
+            .bearer_auth(&admin.token)
+            .header("content-type", content_type)
+            .body(body.to_string());
+        async move {
+            let r = request.send().await.unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // kubectl's default: a strategic merge patch adds a spec tag and keeps the others.
+    let (status, is) = patch(
+        "application/strategic-merge-patch+json",
+        json!({"spec": {"tags": [{"name": "c", "from": {"kind": "ImageStreamTag", "name": "app:v1"}}]}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{is}");
+    let names: Vec<&str> = is["spec"]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b", "c"]);
+    // A merge patch replaces the list.
+    let (status, is) = patch(
+        "application/merge-patch+json",
+        json!({"spec": {"tags": [{"name": "a", "from": from_image}]}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(is["spec"]["tags"].as_array().unwrap().len(), 1);
+    for (content_type, body, want) in [
+        (
+            "application/apply-patch+yaml",
+            json!({}),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "application/json-patch+json",
+            json!({"spec": {}}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "application/merge-patch+json",
+            json!([]),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        assert_eq!(patch(content_type, body).await.0, want, "{content_type}");
+    }
+    // An alias stays in its project; a copy may come from another one the caller may pull.
+    let (status, s) = send(
+        &admin,
+        Method::PUT,
+        &format!("{API}/namespaces/team/imagestreamtags/app:x"),
+        Some(json!({"tag": {"from": {"kind": "ImageStreamTag", "name": "lib:v1", "namespace": "other"}}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{s}");
+    // The project's image stream tags as a collection: listed, and created by POST.
+    let (status, created) = send(
+        &admin,
+        Method::POST,
+        &format!("{API}/namespaces/team/imagestreamtags"),
+        Some(json!({"metadata": {"name": "app:d"}, "tag": {"from": from_image}})),
+    )
+    .await;
+    assert!(status.is_success(), "{created}");
+    let (status, list) = send(
+        &admin,
+        Method::GET,
+        &format!("{API}/namespaces/team/imagestreamtags"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["kind"], "ImageStreamTagList");
+    let mut names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["metadata"]["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["app:a", "app:b", "app:c", "app:d", "app:v1"]);
+}
