@@ -206,11 +206,8 @@ async fn action_for(
                     .app
                     .access
                     .metadata()
-                    .stream_tags(&source)
+                    .image_by_tag(&source, t)
                     .await?
-                    .into_iter()
-                    .find(|x| x.tag == t)
-                    .and_then(|x| x.history.into_iter().next())
                     .ok_or_else(|| Status::not_found("imagestreamtag", &format!("{s}:{t}")))?
                     .digest;
                 Ok((SpecTagAction::Copy { source, digest }, None))
