@@ -45,6 +45,11 @@ impl ObjectSelector {
         Ok(ObjectSelector { labels, fields })
     }
 
+    /// Whether it selects everything.
+    pub fn is_empty(&self) -> bool {
+        self.labels.0.is_empty() && self.fields.is_empty()
+    }
+
     /// Whether an object with these labels, name and namespace is selected.
     pub fn matches(&self, labels: &Map<String, Value>, name: &str, namespace: &str) -> bool {
         self.labels.matches(labels)

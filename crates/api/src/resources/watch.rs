@@ -37,12 +37,48 @@ const RECHECK: Duration = Duration::from_secs(5);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
 const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 const BATCH: i64 = 200;
+/// Watches one caller may hold open in one process; more get 429.
+const MAX_WATCHES_PER_CALLER: usize = 64;
+
+/// Open watches per caller in this process.
+static OPEN_WATCHES: std::sync::LazyLock<std::sync::Mutex<HashMap<String, usize>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// One of a caller's open watches; given back when dropped.
+struct WatchSlot(String);
+
+impl WatchSlot {
+    fn take(caller: String) -> Option<WatchSlot> {
+        let mut open = OPEN_WATCHES.lock().ok()?;
+        let n = open.entry(caller.clone()).or_insert(0);
+        if *n >= MAX_WATCHES_PER_CALLER {
+            return None;
+        }
+        *n += 1;
+        Some(WatchSlot(caller))
+    }
+}
+
+impl Drop for WatchSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = OPEN_WATCHES.lock() {
+            if let Some(n) = open.get_mut(&self.0) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    open.remove(&self.0);
+                }
+            }
+        }
+    }
+}
 
 struct Watch {
     ctx: Ctx,
     resource: Resource,
     project: Option<String>,
     selector: ObjectSelector,
+    /// With a selector: the streams (`<project>/<name>`) this watch has shown as matching.
+    matched: std::collections::HashSet<String>,
     /// Projects the caller may see (all when `None`); refreshed every [`RECHECK`].
     visible: Option<Vec<String>>,
     checked: Instant,
@@ -83,6 +119,7 @@ pub async fn serve(
         resource,
         project: project.map(str::to_string),
         selector,
+        matched: std::collections::HashSet::new(),
         visible: None,
         checked: Instant::now(),
         tx,
@@ -97,8 +134,22 @@ pub async fn serve(
         let expired = event("ERROR", expired.to_json());
         return Ok(stream_response(Body::from(expired)));
     }
+    let Some(slot) = WatchSlot::take(ctx.principal().name()) else {
+        return Err(Status {
+            retry_after: Some(5),
+            ..Status::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequests",
+                format!(
+                    "{} has {MAX_WATCHES_PER_CALLER} watches open here already: close some",
+                    ctx.principal()
+                ),
+            )
+        });
+    };
     let mut stopping = ctx.app.stopping.clone();
     tokio::spawn(async move {
+        let _slot = slot;
         let deadline = Instant::now() + timeout;
         let result = tokio::select! {
             r = w.run(meta, start, initial) => r,
@@ -163,13 +214,8 @@ impl Watch {
                 if !self.may_see(&change.project) {
                     continue;
                 }
-                if let Some(object) = self.render(&meta, change).await? {
-                    if self
-                        .tx
-                        .send(event(change.kind.as_str(), object))
-                        .await
-                        .is_err()
-                    {
+                if let Some((kind, object)) = self.render(&meta, change).await? {
+                    if self.tx.send(event(kind, object)).await.is_err() {
                         return Ok(());
                     }
                 }
@@ -236,6 +282,9 @@ impl Watch {
                     for s in &rows {
                         after = s.repository.clone();
                         if selects(&self.selector, s) {
+                            if !self.selector.is_empty() {
+                                self.matched.insert(s.repository.clone());
+                            }
                             let tags = meta.stream_tags(&s.repository).await?;
                             out.push(stream_json(&self.ctx, s, &tags));
                         }
@@ -266,7 +315,14 @@ impl Watch {
         }
     }
 
-    async fn render(&self, meta: &Metadata, change: &ChangeRow) -> Result<Option<Value>, Status> {
+    /// The event to send for `change`, if any. With a label or field selector, a stream that
+    /// starts matching is ADDED and one that stops matching is DELETED, as Kubernetes does;
+    /// `matched` remembers which streams this watch has shown.
+    async fn render(
+        &mut self,
+        meta: &Metadata,
+        change: &ChangeRow,
+    ) -> Result<Option<(&'static str, Value)>, Status> {
         let version = change.seq.to_string();
         // What is left of an object deleted since: its name (a resumed watch still sees the
         // change, in order).
@@ -282,28 +338,42 @@ impl Watch {
                 "metadata": { "name": change.name },
             }),
         };
-        let mut object = match (change.resource, change.kind) {
-            (_, ChangeKind::Deleted) => gone(),
-            (Resource::ImageStream, _) => {
-                let repository = format!("{}/{}", change.project, change.name);
-                match meta.image_stream(&repository).await? {
-                    Some(s) => {
-                        if !selects(&self.selector, &s) {
-                            return Ok(None);
-                        }
-                        let tags = meta.stream_tags_at(&repository, Some(change.seq)).await?;
-                        stream_json(&self.ctx, &s, &tags)
-                    }
-                    None => gone(),
+        let key = format!("{}/{}", change.project, change.name);
+        let filtered = change.resource == Resource::ImageStream && !self.selector.is_empty();
+        let (kind, mut object) = match (change.resource, change.kind) {
+            (_, ChangeKind::Deleted) => {
+                if filtered && !self.matched.remove(&key) {
+                    return Ok(None);
                 }
+                ("DELETED", gone())
             }
-            (Resource::Image, _) => match self.image(meta, &change.name).await? {
-                Some(v) => v,
+            (Resource::ImageStream, kind) => match meta.image_stream(&key).await? {
+                Some(s) => {
+                    let tags = meta.stream_tags_at(&key, Some(change.seq)).await?;
+                    let object = stream_json(&self.ctx, &s, &tags);
+                    if !filtered {
+                        (kind.as_str(), object)
+                    } else if selects(&self.selector, &s) {
+                        match self.matched.insert(key) {
+                            true => ("ADDED", object),
+                            false => (kind.as_str(), object),
+                        }
+                    } else if self.matched.remove(&key) {
+                        ("DELETED", object)
+                    } else {
+                        return Ok(None);
+                    }
+                }
+                None if filtered && !self.matched.contains(&key) => return Ok(None),
+                None => (kind.as_str(), gone()),
+            },
+            (Resource::Image, kind) => match self.image(meta, &change.name).await? {
+                Some(v) => (kind.as_str(), v),
                 None => return Ok(None),
             },
         };
         object["metadata"]["resourceVersion"] = json!(version);
-        Ok(Some(object))
+        Ok(Some((kind, object)))
     }
 
     async fn image(&self, meta: &Metadata, digest: &str) -> Result<Option<Value>, Status> {

@@ -301,3 +301,104 @@ async fn a_watch_lists_first_and_ends_on_timeout_or_an_expired_version() {
     assert_eq!(e["object"]["metadata"]["namespace"], "team");
     assert_eq!(e["object"]["metadata"]["name"], "app");
 }
+
+#[tokio::test]
+async fn a_selector_watch_sees_streams_start_and_stop_matching_and_watches_are_capped() {
+    let server = TestServer::start_secure(Db::Sqlite);
+    let admin = Api::admin(&server).await;
+    admin.create_project("team").await;
+    let streams = format!("{API}/namespaces/team/imagestreams");
+    let r = admin
+        .post(
+            &streams,
+            serde_json::json!({"metadata": {"name": "app", "labels": {"tier": "web"}}}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let mut w = Watcher::open(
+        &admin,
+        &format!("{streams}?watch=true&labelSelector=tier%3Dweb"),
+    )
+    .await;
+    let e = w
+        .next(Duration::from_secs(5))
+        .await
+        .expect("the matching stream");
+    assert_eq!(
+        (e["type"].as_str(), e["object"]["metadata"]["name"].as_str()),
+        (Some("ADDED"), Some("app"))
+    );
+    let relabel = |tier: &'static str| {
+        let body = serde_json::json!({"metadata": {"labels": {"tier": tier}}});
+        let api = &admin;
+        let path = format!("{streams}/app");
+        async move {
+            api.send(reqwest::Method::PATCH, &path, Some(body))
+                .await
+                .status()
+        }
+    };
+    assert_eq!(relabel("db").await, StatusCode::OK);
+    let e = w
+        .next(Duration::from_secs(5))
+        .await
+        .expect("stops matching");
+    assert_eq!(e["type"], "DELETED");
+    let r = admin
+        .post(&streams, serde_json::json!({"metadata": {"name": "other"}}))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(relabel("web").await, StatusCode::OK);
+    let e = w.next(Duration::from_secs(5)).await.expect("matches again");
+    assert_eq!(
+        (e["type"].as_str(), e["object"]["metadata"]["name"].as_str()),
+        (Some("ADDED"), Some("app"))
+    );
+    assert_eq!(
+        admin.delete(&format!("{streams}/other")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        admin.delete(&format!("{streams}/app")).await.status(),
+        StatusCode::OK
+    );
+    let e = w.next(Duration::from_secs(5)).await.expect("deleted");
+    assert_eq!(
+        (e["type"].as_str(), e["object"]["metadata"]["name"].as_str()),
+        (Some("DELETED"), Some("app"))
+    );
+    assert!(
+        w.next(Duration::from_millis(700)).await.is_none(),
+        "nothing of the unlabelled stream"
+    );
+    drop(w);
+
+    // One caller may hold only so many watches open; closing one frees its place.
+    let mut open = Vec::new();
+    let refused = loop {
+        let r = admin.get(&format!("{streams}?watch=true")).await;
+        if r.status() != StatusCode::OK {
+            break r;
+        }
+        open.push(r);
+        assert!(open.len() <= 64, "no limit");
+    };
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert!(open.len() >= 60, "{} watches", open.len());
+    open.clear();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = admin
+            .get(&format!("{streams}?watch=true&timeoutSeconds=1"))
+            .await;
+        if r.status() == StatusCode::OK {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "places were not given back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
