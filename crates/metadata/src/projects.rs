@@ -172,17 +172,6 @@ impl Metadata {
 
     /// Gives projects created before access control existed a uid.
     pub(crate) async fn fill_missing_project_uids(&self) -> Result<()> {
-        let rows = sqlx::query("SELECT name FROM projects WHERE uid = ''")
-            .fetch_all(&self.pool)
-            .await?;
-        for row in rows {
-            let name: String = row.try_get("name")?;
-            sqlx::query("UPDATE projects SET uid = $1 WHERE name = $2 AND uid = ''")
-                .bind(uuid::Uuid::new_v4().to_string())
-                .bind(name)
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(())
+        self.fill_missing_uids("projects").await
     }
 }

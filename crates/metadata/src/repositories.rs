@@ -47,16 +47,23 @@ pub(crate) async fn insert_repository(w: &mut WriteTx, repository: &str, now: i6
 impl Metadata {
     /// Gives streams created before streams had uids one.
     pub(crate) async fn fill_missing_stream_uids(&self) -> Result<()> {
-        let rows = sqlx::query("SELECT name FROM repositories WHERE uid = ''")
+        self.fill_missing_uids("repositories").await
+    }
+
+    /// Gives every row of `table` (keyed by `name`) with an empty uid one.
+    pub(crate) async fn fill_missing_uids(&self, table: &'static str) -> Result<()> {
+        let rows = sqlx::query(&format!("SELECT name FROM {table} WHERE uid = ''"))
             .fetch_all(&self.pool)
             .await?;
         for row in rows {
             let name: String = row.try_get("name")?;
-            sqlx::query("UPDATE repositories SET uid = $1 WHERE name = $2 AND uid = ''")
-                .bind(uuid::Uuid::new_v4().to_string())
-                .bind(name)
-                .execute(&self.pool)
-                .await?;
+            sqlx::query(&format!(
+                "UPDATE {table} SET uid = $1 WHERE name = $2 AND uid = ''"
+            ))
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
         }
         Ok(())
     }

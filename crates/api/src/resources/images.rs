@@ -17,17 +17,7 @@ const MAX_LIMIT: i64 = 1000;
 /// `?limit=&continue=`: the page size and where to go on from (an opaque token).
 pub fn paging(query: &HashMap<String, Vec<String>>) -> Result<(i64, String), Status> {
     let first = |k: &str| query.get(k).and_then(|v| v.first()).map(String::as_str);
-    let limit = match first("limit") {
-        None | Some("") | Some("0") => MAX_LIMIT,
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(|n| n.min(MAX_LIMIT))
-            .ok_or_else(|| {
-                Status::bad_request(format!("limit={raw:?} is not a positive number"))
-            })?,
-    };
+    let limit = limit(query, MAX_LIMIT, MAX_LIMIT)?;
     let after = match first("continue") {
         None | Some("") => String::new(),
         Some(token) => base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -38,6 +28,23 @@ pub fn paging(query: &HashMap<String, Vec<String>>) -> Result<(i64, String), Sta
             .ok_or_else(|| Status::bad_request("the continue token is not one this server gave"))?,
     };
     Ok((limit, after))
+}
+
+/// `?limit=`: `default` when absent or 0, at most `max`.
+pub fn limit(query: &HashMap<String, Vec<String>>, default: i64, max: i64) -> Result<i64, Status> {
+    match query
+        .get("limit")
+        .and_then(|v| v.first())
+        .map(String::as_str)
+    {
+        None | Some("") | Some("0") => Ok(default),
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(|n| n.min(max))
+            .ok_or_else(|| Status::bad_request(format!("limit={raw:?} is not a positive number"))),
+    }
 }
 
 pub fn continue_token(last: Option<&str>, full: bool) -> String {

@@ -23,17 +23,7 @@ pub async fn list(
     }
     ctx.require_cluster(Verb::ManageCluster).await?;
     let first = |k: &str| query.get(k).and_then(|v| v.first()).map(String::as_str);
-    let limit = match first("limit") {
-        None | Some("") | Some("0") => 100,
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(|n| n.min(MAX_LIMIT))
-            .ok_or_else(|| {
-                Status::bad_request(format!("limit={raw:?} is not a positive number"))
-            })?,
-    };
+    let limit = super::images::limit(query, 100, MAX_LIMIT)?;
     let endpoint = first("endpoint").filter(|e| !e.is_empty());
     let after = match first("continue").filter(|c| !c.is_empty()) {
         None => None,
