@@ -246,36 +246,49 @@ impl Metadata {
         after: &str,
         limit: i64,
     ) -> Result<Vec<ImageDetailRow>> {
-        let rows = match projects {
-            None => {
-                sqlx::query(&format!(
-                    "SELECT {IMAGE_COLUMNS} FROM images WHERE digest > $1 ORDER BY digest LIMIT $2"
-                ))
-                .bind(after)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            Some([]) => return Ok(Vec::new()),
-            Some(p) => {
-                let sql = format!(
-                    "SELECT {IMAGE_COLUMNS} FROM images WHERE digest > $1 AND digest IN \
-                     (SELECT ri.digest FROM repository_images ri JOIN repositories r ON r.name = ri.repository \
-                      WHERE r.project IN ({})) ORDER BY digest LIMIT $2",
-                    placeholders(3, p.len())
-                );
-                let mut q = sqlx::query(&sql).bind(after).bind(limit);
-                for name in p {
-                    q = q.bind(name.as_str());
-                }
-                q.fetch_all(&self.pool).await?
-            }
-        };
+        let rows = self
+            .page_in_projects(
+                &format!("SELECT {IMAGE_COLUMNS} FROM images WHERE digest > $1"),
+                "digest IN (SELECT ri.digest FROM repository_images ri \
+                 JOIN repositories r ON r.name = ri.repository WHERE r.project IN ({projects}))",
+                "digest",
+                projects,
+                after,
+                limit,
+            )
+            .await?;
         rows.iter().map(image_detail_row).collect()
     }
 }
 
 impl Metadata {
+    /// Runs `select` (which binds `after` as `$1`) for one page in `order`, limited to
+    /// `projects` when given through `within` (whose `{projects}` becomes their placeholders).
+    async fn page_in_projects(
+        &self,
+        select: &str,
+        within: &str,
+        order: &str,
+        projects: Option<&[String]>,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<AnyRow>> {
+        let filter = match projects {
+            None => String::new(),
+            Some([]) => return Ok(Vec::new()),
+            Some(p) => format!(
+                " AND {}",
+                within.replace("{projects}", &placeholders(3, p.len()))
+            ),
+        };
+        let sql = format!("{select}{filter} ORDER BY {order} LIMIT $2");
+        let mut q = sqlx::query(&sql).bind(after).bind(limit);
+        for name in projects.unwrap_or_default() {
+            q = q.bind(name.as_str());
+        }
+        Ok(q.fetch_all(&self.pool).await?)
+    }
+
     /// A page of the image streams of every project in `projects` (all when `None`), in
     /// `<project>/<name>` order after `after`.
     pub async fn image_streams_in(
@@ -284,30 +297,16 @@ impl Metadata {
         after: &str,
         limit: i64,
     ) -> Result<Vec<StreamRow>> {
-        let rows = match projects {
-            None => {
-                sqlx::query(&format!(
-                "SELECT {STREAM_COLUMNS} FROM repositories WHERE name > $1 ORDER BY name LIMIT $2"
-            ))
-                .bind(after)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            Some([]) => return Ok(Vec::new()),
-            Some(p) => {
-                let sql = format!(
-                    "SELECT {STREAM_COLUMNS} FROM repositories WHERE name > $1 AND project IN ({}) \
-                     ORDER BY name LIMIT $2",
-                    placeholders(3, p.len())
-                );
-                let mut q = sqlx::query(&sql).bind(after).bind(limit);
-                for name in p {
-                    q = q.bind(name.as_str());
-                }
-                q.fetch_all(&self.pool).await?
-            }
-        };
+        let rows = self
+            .page_in_projects(
+                &format!("SELECT {STREAM_COLUMNS} FROM repositories WHERE name > $1"),
+                "project IN ({projects})",
+                "name",
+                projects,
+                after,
+                limit,
+            )
+            .await?;
         rows.iter().map(stream_row).collect()
     }
 
