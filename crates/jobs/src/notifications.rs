@@ -67,25 +67,10 @@ async fn deliver(registry: Registry, endpoint: EndpointConfig, instance: String)
     // Held a good while longer than one attempt can take, and renewed before each.
     let lease = (endpoint.timeout * 3).max(Duration::from_secs(15));
     let mut failures: u32 = 0;
-    let mut last_trim = Instant::now() - Duration::from_secs(3600);
+    let mut last_trim: Option<Instant> = None;
     loop {
-        let held = meta
-            .try_lease(&lease_name, &instance, lease.as_millis() as i64)
-            .await;
-        match held {
-            Ok(true) => {}
-            Ok(false) => {
-                tokio::time::sleep(POLL).await;
-                continue;
-            }
-            Err(e) => {
-                tracing::warn!(endpoint = %name, error = %e, "cannot take the notification lease; will retry");
-                tokio::time::sleep(POLL).await;
-                continue;
-            }
-        }
-        if last_trim.elapsed() > Duration::from_secs(600) {
-            last_trim = Instant::now();
+        if last_trim.is_none_or(|t| t.elapsed() > Duration::from_secs(600)) {
+            last_trim = Some(Instant::now());
             let cutoff = berth_metadata::now_millis() - DELIVERED_RETENTION.as_millis() as i64;
             if let Err(e) = meta.trim_delivered_notifications(cutoff).await {
                 tracing::warn!(error = %e, "trimming delivered notifications failed");
@@ -104,13 +89,22 @@ async fn deliver(registry: Registry, endpoint: EndpointConfig, instance: String)
             continue;
         }
         for event in &pending {
-            // Still ours? Another replica may have taken over while we waited.
+            // The lease is taken (or renewed) only when there is something to send, so an idle
+            // deliverer writes nothing; another replica holding it sends instead.
             match meta
                 .try_lease(&lease_name, &instance, lease.as_millis() as i64)
                 .await
             {
                 Ok(true) => {}
-                _ => break,
+                Ok(false) => {
+                    tokio::time::sleep(POLL).await;
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(endpoint = %name, error = %e, "cannot take the notification lease; will retry");
+                    tokio::time::sleep(POLL).await;
+                    break;
+                }
             }
             let outcome = send(&http, &endpoint, &event.payload).await;
             let recorded = meta
