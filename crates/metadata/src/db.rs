@@ -182,7 +182,13 @@ impl Metadata {
             Dialect::Sqlite => Some(self.sqlite_writer.clone().lock_owned().await),
             Dialect::Postgres => None,
         };
-        let tx = self.pool.begin().await?;
+        // On SQLite the write lock is taken when the transaction begins (and waited for, up to
+        // busy_timeout): a transaction that read first and wrote later could otherwise fail with
+        // "database is locked" when another connection wrote in between.
+        let tx = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        };
         Ok(WriteTx {
             tx,
             dialect: self.dialect,

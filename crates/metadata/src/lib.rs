@@ -18,6 +18,7 @@ mod outbox;
 mod projects;
 mod repositories;
 mod settings;
+mod stream_writes;
 mod streams;
 mod tags;
 mod triggers;
@@ -30,7 +31,8 @@ pub use db::{Dialect, Metadata, WriteTx};
 pub use images::{ImageRecord, ImageRow, ImageSummary, Reference, ReferenceKind};
 pub use outbox::{NewNotification, NotificationRow};
 pub use projects::ProjectRow;
-pub use streams::{ImageDetailRow, SpecTagAction, StreamRow, StreamTag, StreamUpdate};
+pub use stream_writes::{SpecTagAction, StreamUpdate};
+pub use streams::{ImageDetailRow, StreamRow, StreamTag};
 pub use tags::TagEvent;
 pub use triggers::{trigger_endpoint, TriggerRow};
 
