@@ -201,8 +201,47 @@ pub(super) async fn describe(a: DescribeArgs) -> Result<(), ClientError> {
         is["status"]["dockerImageRepository"].as_str().unwrap_or_default(),
         tags.len()
     );
+    if let Some(public) = is["status"]["publicDockerImageRepository"].as_str() {
+        out.push_str(&format!("Public Repository:\t{public}\n"));
+    }
+    if let Some(labels) = is["metadata"]["labels"].as_object() {
+        let pairs: Vec<String> = labels
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect();
+        out.push_str(&format!("Labels:\t\t\t{}\n", pairs.join(",")));
+    }
+    let spec_tags = is["spec"]["tags"].as_array().cloned().unwrap_or_default();
     for t in &tags {
-        out.push_str(&format!("\n{}\n", t["tag"].as_str().unwrap_or_default()));
+        let name = t["tag"].as_str().unwrap_or_default();
+        out.push_str(&format!("\n{name}\n"));
+        if let Some(from) = spec_tags
+            .iter()
+            .find(|e| e["name"] == name)
+            .map(|e| &e["from"])
+            .filter(|f| !f.is_null())
+        {
+            let how = match from["kind"].as_str() {
+                Some("ImageStreamTag") => "follows",
+                _ => "tagged from",
+            };
+            let ns = from["namespace"]
+                .as_str()
+                .filter(|n| !n.is_empty() && *n != a.namespace)
+                .map(|n| format!("{n}/"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {how} {ns}{}\n",
+                from["name"].as_str().unwrap_or_default()
+            ));
+        }
+        for c in t["conditions"].as_array().cloned().unwrap_or_default() {
+            out.push_str(&format!(
+                "  ! {}: {}\n",
+                c["reason"].as_str().unwrap_or_default(),
+                c["message"].as_str().unwrap_or_default()
+            ));
+        }
         let items = t["items"].as_array().cloned().unwrap_or_default();
         for (i, item) in items.iter().enumerate() {
             let digest = item["image"].as_str().unwrap_or_default();

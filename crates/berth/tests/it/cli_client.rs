@@ -930,6 +930,14 @@ async fn watch_alias_and_pull_spec_sources_through_the_client() {
     let err = c.fails_with(2, &["tag", "--source=ftp", "a:b", "app:x", "-n", "team"]);
     assert!(err.contains("istag, isimage or docker"), "{err}");
 
+    // describe shows where tags come from, and what could not be done.
+    let described = c.ok(&["describe", "is", "app", "-n", "team"]);
+    assert!(described.contains("follows app:v1"), "{described}");
+    assert!(
+        described.contains(&format!("tagged from app@{}", images[0].digest)),
+        "{described}"
+    );
+    assert!(described.contains("ImportNotAvailable"), "{described}");
     // An image stream image, selectors and every project.
     let name = format!("app@{}", images[0].digest);
     let isimage = c.ok(&["get", "isimage", &name, "-n", "team"]);
