@@ -68,7 +68,7 @@ pub struct NewProjectArgs {
 pub struct GetArgs {
     /// projects, users, serviceaccounts (sa), tokens, rolebindings, clusterrolebindings,
     /// clusterroles, imagestreams (is), imagestreamtags (istag), imagestreamimages (isimage),
-    /// images.
+    /// images, triggers (imagechangetriggers), notifications.
     pub resource: String,
     /// One object by name.
     pub name: Option<String>,
@@ -93,7 +93,7 @@ pub struct GetArgs {
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
     /// project, user, serviceaccount (sa), token, rolebinding, clusterrolebinding, imagestream
-    /// (is).
+    /// (is), imagestreamtag (istag), image, trigger.
     pub resource: String,
     pub name: String,
     /// Project (for service accounts and role bindings).
@@ -280,13 +280,14 @@ pub enum ClientCommand {
     Whoami(WhoamiArgs),
     /// Create a project; you become its admin.
     NewProject(NewProjectArgs),
-    /// List or show objects: projects, users, serviceaccounts, tokens, rolebindings,
-    /// clusterrolebindings, clusterroles, imagestreams, imagestreamtags, images.
+    /// List or show objects (-w: then watch them change): projects, users, serviceaccounts,
+    /// tokens, rolebindings, clusterrolebindings, clusterroles, imagestreams, imagestreamtags,
+    /// imagestreamimages, images, triggers, notifications.
     Get(GetArgs),
     /// Delete an object: project, user, serviceaccount, token, rolebinding, clusterrolebinding,
-    /// imagestream.
+    /// imagestream, imagestreamtag, image, trigger.
     Delete(DeleteArgs),
-    /// Create a user, a service account or an API token.
+    /// Create a user, a service account, an API token or an image change trigger.
     #[command(subcommand)]
     Create(CreateCommand),
     /// Manage role bindings in a project.
