@@ -149,12 +149,24 @@ fn origin(app: &AppState, caller: &berth_access::Caller, request: &Request) -> b
     if app.registry.notifier().endpoints.is_empty() {
         return berth_core::Origin::default();
     }
-    let addr = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.to_string())
-        .unwrap_or_default();
     let header = |name: &str| header_str(request, name).unwrap_or_default().to_string();
+    // As Distribution reports it: the first forwarded address when a proxy says, else the peer.
+    let forwarded = header("x-forwarded-for")
+        .split(',')
+        .next()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_string();
+    let addr = [forwarded, header("x-real-ip")]
+        .into_iter()
+        .find(|a| !a.is_empty())
+        .or_else(|| {
+            request
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.to_string())
+        })
+        .unwrap_or_default();
     berth_core::Origin {
         id: uuid::Uuid::new_v4().to_string(),
         addr,
