@@ -164,7 +164,14 @@ async fn handle(app: AppState, request: Request) -> ResourceResult {
         })
         .collect();
     let method = parts.method.clone();
-    let query = crate::handlers::query_params_of(&parts.uri);
+    let mut query = crate::handlers::query_params_of(&parts.uri);
+    // The older watch paths (`…/v1/watch/namespaces/<p>/imagestreams`) are the lists with
+    // `?watch=true`.
+    let mut path = path;
+    if method == Method::GET && path.len() > 3 && path[3] == "watch" && path[0] == "apis" {
+        path.remove(3);
+        query.insert("watch".into(), vec!["true".into()]);
+    }
     let yaml_body = parts
         .headers
         .get(axum::http::header::CONTENT_TYPE)

@@ -232,6 +232,17 @@ async fn a_watch_lists_first_and_ends_on_timeout_or_an_expired_version() {
         w.next(Duration::from_secs(5)).await.is_none(),
         "ended by timeoutSeconds"
     );
+    // The older watch path is the same watch.
+    let mut w = Watcher::open(
+        &admin,
+        &format!("{API}/watch/namespaces/team/imagestreams?timeoutSeconds=1"),
+    )
+    .await;
+    let first = w
+        .next(Duration::from_secs(5))
+        .await
+        .expect("an ADDED event");
+    assert_eq!(first["type"], "ADDED");
     // A version from before the kept log: one ERROR event with 410 Expired.
     let mut w = Watcher::open(
         &admin,
