@@ -163,8 +163,20 @@ async fn handle(app: AppState, request: Request) -> ResourceResult {
                 .into_owned()
         })
         .collect();
+    // No name, selector or token has control characters (and PostgreSQL cannot store NUL):
+    // refuse them before they reach a query.
+    if path.iter().any(|p| p.chars().any(char::is_control)) {
+        return Err(Status::bad_request("the path contains a control character"));
+    }
     let method = parts.method.clone();
     let mut query = crate::handlers::query_params_of(&parts.uri);
+    if query.iter().any(|(k, v)| {
+        k.chars().any(char::is_control) || v.iter().any(|v| v.chars().any(char::is_control))
+    }) {
+        return Err(Status::bad_request(
+            "a query parameter contains a control character",
+        ));
+    }
     // The older watch paths (`…/v1/watch/namespaces/<p>/imagestreams`) are the lists with
     // `?watch=true`.
     let mut path = path;

@@ -175,6 +175,8 @@ async fn action_for(
                     "{field}.name: an ImageStreamTag is named <stream>:<tag>"
                 ))
             })?;
+            t.parse::<berth_oci::Tag>()
+                .map_err(|e| Status::invalid(format!("{field}.name: tag {t:?}: {e}")))?;
             if namespace == project && s == stream && t == tag {
                 return Err(Status::invalid(format!(
                     "{field}: a tag cannot follow itself"
@@ -201,6 +203,8 @@ async fn action_for(
             Some((ns, rest)) if rest.contains('@') => Ok((copy_of(ctx, &ns, &rest).await?, None)),
             Some((ns, rest)) => {
                 let (s, t) = rest.rsplit_once(':').unwrap_or((rest.as_str(), "latest"));
+                t.parse::<berth_oci::Tag>()
+                    .map_err(|e| Status::invalid(format!("{field}.name: tag {t:?}: {e}")))?;
                 let source = readable_stream(ctx, &ns, s).await?;
                 let digest = ctx
                     .app
@@ -236,12 +240,12 @@ async fn action_for(
 /// exist).
 async fn readable_stream(ctx: &Ctx, namespace: &str, stream: &str) -> Result<String, Status> {
     let repository = format!("{namespace}/{stream}");
-    if !ctx.allows(Verb::Pull, namespace).await? {
-        return Err(Status::not_found("imagestream", &repository));
-    }
     repository
         .parse::<berth_oci::RepoName>()
         .map_err(|e| Status::invalid(e.to_string()))?;
+    if !ctx.allows(Verb::Pull, namespace).await? {
+        return Err(Status::not_found("imagestream", &repository));
+    }
     Ok(repository)
 }
 

@@ -729,3 +729,56 @@ async fn patches_follow_their_content_type_and_tags_list_and_create_as_a_collect
     names.sort();
     assert_eq!(names, ["app:a", "app:b", "app:c", "app:d", "app:v1"]);
 }
+
+/// Control characters (PostgreSQL cannot even store NUL) in paths, parameters and references are
+/// refused with a clear error, on both databases, and change nothing.
+#[tokio::test]
+async fn control_characters_anywhere_are_refused_cleanly() {
+    for db in databases() {
+        let server = TestServer::start_secure(db);
+        let admin = Api::admin(&server).await;
+        admin.create_project("team").await;
+        let reg = pusher(&server, &admin, &["team/app"]).await;
+        reg.push_image("team/app", "v1", &Image::generated(360, 1))
+            .await;
+        for path in [
+            format!("{API}/namespaces/te%00am/imagestreams"),
+            format!("{API}/namespaces/team/imagestreams/app%01"),
+            format!("{API}/namespaces/team/imagestreams?labelSelector=a%3D%00"),
+            format!("{API}/namespaces/team/imagestreams?fieldSelector=metadata.name%3D%00"),
+            format!("{API}/images?continue=%00"),
+            "/apis/registry.berth.io/v1/notifications?endpoint=%00".to_string(),
+        ] {
+            let (status, s) = send(&admin, Method::GET, &path, None).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{db:?} {path}: {s}");
+            assert_eq!(s["kind"], "Status");
+        }
+        for from in [
+            json!({"kind": "ImageStreamTag", "name": "app:v\u{0}1"}),
+            json!({"kind": "ImageStreamTag", "name": "app:v1", "namespace": "te\u{0}am"}),
+            json!({"kind": "ImageStreamImage", "name": "app@sha256:\u{0}"}),
+            json!({"kind": "DockerImage", "name": format!("{}/team/app:\u{0}", server.addr)}),
+        ] {
+            let (status, s) = send(
+                &admin,
+                Method::PUT,
+                &format!("{API}/namespaces/team/imagestreamtags/app:x"),
+                Some(json!({"tag": {"from": from}})),
+            )
+            .await;
+            assert_eq!(
+                status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{db:?} {from}: {s}"
+            );
+        }
+        let (_, is) = send(
+            &admin,
+            Method::GET,
+            &format!("{API}/namespaces/team/imagestreams/app"),
+            None,
+        )
+        .await;
+        assert_eq!(is["status"]["tags"].as_array().unwrap().len(), 1, "{is}");
+    }
+}
