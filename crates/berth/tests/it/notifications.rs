@@ -565,3 +565,67 @@ async fn image_change_triggers_fire_when_the_tags_image_changes() {
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(hook.requests().len(), 3);
 }
+
+/// A real client's push and pull produce Distribution's events: skopeo copies an image in and
+/// inspects it.
+#[tokio::test]
+async fn a_skopeo_push_and_inspect_produce_push_and_pull_events() {
+    use crate::support::layout::{files, Layout};
+    use crate::support::tools::{available, run};
+    if !available("skopeo", &["--version"]) {
+        return;
+    }
+    let hook = Receiver::start().await;
+    let server = TestServer::start_setup_with(
+        &Setup {
+            db: Db::Sqlite,
+            store: Store::Filesystem,
+        },
+        false,
+        &config(&[endpoint_yaml("hook", &hook.url(), "")]),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let mut layout = Layout::create(&src);
+    let image = layout.image(&[files(61, 2)], "amd64");
+    layout.tag(&image, "1");
+    let dest = format!("docker://{}/e2e/app:1", server.addr);
+    run(
+        "skopeo",
+        &[
+            "copy",
+            "--dest-tls-verify=false",
+            &format!("oci:{}:1", src.display()),
+            &dest,
+        ],
+    );
+    let events = hook
+        .wait_for(Duration::from_secs(15), |e| {
+            e.iter()
+                .any(|x| x["action"] == "push" && x["target"]["tag"] == "1")
+        })
+        .await;
+    let manifest = events.iter().find(|x| x["target"]["tag"] == "1").unwrap();
+    assert_eq!(manifest["target"]["repository"], "e2e/app");
+    assert!(
+        manifest["request"]["useragent"]
+            .as_str()
+            .unwrap()
+            .contains("skopeo")
+            || !manifest["request"]["useragent"]
+                .as_str()
+                .unwrap()
+                .is_empty()
+    );
+    let blobs = events
+        .iter()
+        .filter(|x| x["action"] == "push" && x["target"]["mediaType"] == OCTET)
+        .count();
+    assert_eq!(blobs, 2, "a layer and a configuration: {events:#?}");
+    run("skopeo", &["inspect", "--tls-verify=false", &dest]);
+    hook.wait_for(Duration::from_secs(15), |e| {
+        e.iter()
+            .any(|x| x["action"] == "pull" && x["target"]["repository"] == "e2e/app")
+    })
+    .await;
+}
