@@ -607,16 +607,11 @@ async fn a_skopeo_push_and_inspect_produce_push_and_pull_events() {
         .await;
     let manifest = events.iter().find(|x| x["target"]["tag"] == "1").unwrap();
     assert_eq!(manifest["target"]["repository"], "e2e/app");
-    assert!(
-        manifest["request"]["useragent"]
-            .as_str()
-            .unwrap()
-            .contains("skopeo")
-            || !manifest["request"]["useragent"]
-                .as_str()
-                .unwrap()
-                .is_empty()
-    );
+    let agent = manifest["request"]["useragent"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(!agent.is_empty(), "the client's User-Agent: {manifest}");
+    assert_eq!(manifest["request"]["method"], "PUT");
     let blobs = events
         .iter()
         .filter(|x| x["action"] == "push" && x["target"]["mediaType"] == OCTET)
