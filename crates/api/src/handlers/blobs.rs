@@ -42,15 +42,15 @@ pub async fn get(
     repo: &RepoName,
     digest: &Digest,
     request: Request,
-    pull: Option<&berth_core::Origin>,
+    origin: &berth_core::Origin,
+    head: bool,
 ) -> ApiResult {
-    let head = pull.is_none();
     let content = registry.blob(repo, digest).await?;
-    if let Some(origin) = pull {
-        let d = digest.to_string();
-        let target = berth_core::Target::blob(repo.as_str(), &d, content.size() as i64);
-        registry.notify_pull(origin, &target).await;
-    }
+    // GET and HEAD are pulls for notifications, as in Distribution (it serves both through
+    // one call).
+    let d = digest.to_string();
+    let target = berth_core::Target::blob(repo.as_str(), &d, content.size() as i64);
+    registry.notify_pull(origin, &target).await;
     if !head {
         if let Some(url) = registry.blob_redirect(&content).await? {
             // The bytes come from the object store; the client repeats its Range there.

@@ -11,33 +11,34 @@ use http_body_util::BodyExt;
 use super::{header_str, query_params, ApiResult};
 use crate::error::ApiError;
 
-/// GET (`pull`: the origin, for notifications) or HEAD (`None`).
+/// GET, or HEAD (`head`). Both are pulls for notifications, as in Distribution, whose handler
+/// fetches the manifest for either.
 pub async fn get(
     registry: &Registry,
     repo: &RepoName,
     reference: &Reference,
-    pull: Option<&berth_core::Origin>,
+    origin: &berth_core::Origin,
+    head: bool,
 ) -> ApiResult {
     let m = registry.manifest(repo, reference).await?;
     let len = m.content.len();
-    let body = match pull {
-        None => Body::empty(),
-        Some(origin) => {
-            let target = berth_core::Target {
-                repository: repo.as_str(),
-                media_type: Some(&m.media_type),
-                digest: Some(&m.digest),
-                size: Some(len as i64),
-                tag: match reference {
-                    Reference::Tag(t) => Some(t.as_str()),
-                    Reference::Digest(_) => None,
-                },
-                kind: "manifests",
-                ..berth_core::Target::default()
-            };
-            registry.notify_pull(origin, &target).await;
-            Body::from(m.content.clone())
-        }
+    let target = berth_core::Target {
+        repository: repo.as_str(),
+        media_type: Some(&m.media_type),
+        digest: Some(&m.digest),
+        size: Some(len as i64),
+        tag: match reference {
+            Reference::Tag(t) => Some(t.as_str()),
+            Reference::Digest(_) => None,
+        },
+        kind: "manifests",
+        ..berth_core::Target::default()
+    };
+    registry.notify_pull(origin, &target).await;
+    let body = if head {
+        Body::empty()
+    } else {
+        Body::from(m.content.clone())
     };
     let response = Response::builder()
         .status(StatusCode::OK)

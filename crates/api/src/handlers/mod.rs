@@ -98,10 +98,10 @@ pub async fn v2(State(app): State<AppState>, request: Request) -> Response {
             listing::referrers(registry, &repo, &digest, request).await
         }
         (Endpoint::Manifest(repo, reference), Method::GET) => {
-            manifests::get(registry, &repo, &reference, Some(origin)).await
+            manifests::get(registry, &repo, &reference, origin, false).await
         }
         (Endpoint::Manifest(repo, reference), Method::HEAD) => {
-            manifests::get(registry, &repo, &reference, None).await
+            manifests::get(registry, &repo, &reference, origin, true).await
         }
         (Endpoint::Manifest(repo, reference), Method::PUT) => {
             match access::check_project_exists(&app, &repo).await {
@@ -113,10 +113,10 @@ pub async fn v2(State(app): State<AppState>, request: Request) -> Response {
             manifests::delete(registry, &repo, &reference, origin).await
         }
         (Endpoint::Blob(repo, digest), Method::GET) => {
-            blobs::get(registry, &repo, &digest, request, Some(origin)).await
+            blobs::get(registry, &repo, &digest, request, origin, false).await
         }
         (Endpoint::Blob(repo, digest), Method::HEAD) => {
-            blobs::get(registry, &repo, &digest, request, None).await
+            blobs::get(registry, &repo, &digest, request, origin, true).await
         }
         (Endpoint::Blob(repo, digest), Method::DELETE) => {
             blobs::delete(registry, &repo, &digest, origin).await

@@ -86,6 +86,12 @@ pub(super) fn resolve_notifications(
             .name
             .filter(|n| !n.trim().is_empty())
             .ok_or_else(|| invalid(key, format!("endpoint {} has no name", i + 1)))?;
+        if name.starts_with("trigger:") {
+            return Err(invalid(
+                key,
+                format!("endpoint {name:?}: names starting with trigger: are the image change triggers'"),
+            ));
+        }
         if out.iter().any(|o| o.filter.name == name) {
             return Err(invalid(key, format!("two endpoints are named {name:?}")));
         }
@@ -218,6 +224,10 @@ mod tests {
             (
                 "endpoints:\n- name: a\n  url: http://a\n  threshold: -1\n",
                 "positive",
+            ),
+            (
+                "endpoints:\n- name: \"trigger:p/t\"\n  url: http://a\n",
+                "trigger",
             ),
         ] {
             let err = parse(yaml).unwrap_err().to_string();

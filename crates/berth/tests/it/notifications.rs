@@ -129,7 +129,8 @@ async fn push_pull_mount_and_delete_reach_the_receiver_in_distributions_envelope
         assert_eq!(request.headers["x-token"], "s3cret");
         assert_eq!(request.body["events"].as_array().unwrap().len(), 1);
 
-        // Pulls: the manifest by tag and a blob; HEAD is not a pull.
+        // Pulls: a HEAD and a GET of the manifest by tag, and a blob (HEAD is a pull too, as in
+        // Distribution).
         assert_eq!(
             reg.head("/v2/team/app/manifests/v1").await.status(),
             StatusCode::OK
@@ -160,12 +161,13 @@ async fn push_pull_mount_and_delete_reach_the_receiver_in_distributions_envelope
             .await;
         assert_eq!(r.status(), StatusCode::ACCEPTED);
         let events = hook
-            .wait_for(Duration::from_secs(15), |e| e.len() >= blobs.len() + 5)
+            .wait_for(Duration::from_secs(15), |e| e.len() >= blobs.len() + 6)
             .await;
         let rest = &events[blobs.len() + 1..];
         assert_eq!(
             actions(rest),
             vec![
+                ("pull".into(), OCI_MANIFEST.into()),
                 ("pull".into(), OCI_MANIFEST.into()),
                 ("pull".into(), OCTET.into()),
                 ("mount".into(), OCTET.into()),
@@ -174,11 +176,12 @@ async fn push_pull_mount_and_delete_reach_the_receiver_in_distributions_envelope
             "{rest:#?}"
         );
         assert_eq!(rest[0]["target"]["tag"], "v1");
-        assert_eq!(rest[0]["request"]["method"], "GET");
-        assert_eq!(rest[2]["target"]["fromRepository"], "team/app");
-        assert_eq!(rest[2]["target"]["repository"], "team/copy");
-        assert_eq!(rest[3]["target"]["digest"], image.digest.as_str());
-        assert_eq!(rest[3]["target"]["repository"], "team/app");
+        assert_eq!(rest[0]["request"]["method"], "HEAD");
+        assert_eq!(rest[1]["request"]["method"], "GET");
+        assert_eq!(rest[3]["target"]["fromRepository"], "team/app");
+        assert_eq!(rest[3]["target"]["repository"], "team/copy");
+        assert_eq!(rest[4]["target"]["digest"], image.digest.as_str());
+        assert_eq!(rest[4]["target"]["repository"], "team/app");
         let ids: HashSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
         assert_eq!(ids.len(), events.len(), "every event has its own id");
 
@@ -487,6 +490,10 @@ async fn image_change_triggers_fire_when_the_tags_image_changes() {
         "{t}"
     );
     assert_eq!(t["spec"]["from"]["name"], "app:prod");
+    assert_eq!(
+        t["spec"]["headers"]["X-Hook"], "<hidden>",
+        "values may be credentials"
+    );
 
     // Viewers read triggers; only those who may push make them; outsiders see nothing.
     let viewer = Api::with_token(&server.base, &admin.user_with_token("vic").await);
