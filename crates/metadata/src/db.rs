@@ -70,8 +70,23 @@ impl WriteTx {
     /// ` FOR SHARE` on PostgreSQL, where concurrent writers exist; nothing on SQLite, whose
     /// writers are serialised.
     pub(crate) fn for_share(&self) -> &'static str {
+        self.on_postgres(" FOR SHARE")
+    }
+
+    /// ` FOR UPDATE`: the row is deleted or its key may change.
+    pub(crate) fn for_update(&self) -> &'static str {
+        self.on_postgres(" FOR UPDATE")
+    }
+
+    /// ` FOR NO KEY UPDATE`: the row is changed but keeps its key, so rows referencing it (which
+    /// take a key-share lock for their foreign key) can still be inserted meanwhile.
+    pub(crate) fn for_no_key_update(&self) -> &'static str {
+        self.on_postgres(" FOR NO KEY UPDATE")
+    }
+
+    fn on_postgres(&self, clause: &'static str) -> &'static str {
         match self.dialect {
-            Dialect::Postgres => " FOR SHARE",
+            Dialect::Postgres => clause,
             Dialect::Sqlite => "",
         }
     }

@@ -135,10 +135,7 @@ impl Metadata {
         // The project row is locked first, so no stream can be created in it meanwhile (its
         // foreign key needs the row); its streams go with it (ON DELETE CASCADE) and watchers
         // are told.
-        let lock = match w.dialect {
-            crate::Dialect::Postgres => " FOR UPDATE",
-            crate::Dialect::Sqlite => "",
-        };
+        let lock = w.for_update();
         sqlx::query(&format!("SELECT name FROM projects WHERE name = $1{lock}"))
             .bind(name)
             .fetch_optional(&mut *w.tx)

@@ -53,10 +53,7 @@ impl Metadata {
             )));
         }
         apply_update(&mut w, repository, update, now).await?;
-        w.commit().await?;
-        self.image_stream(repository)
-            .await?
-            .ok_or_else(|| crate::MetadataError::NotFound(format!("imagestream {repository}")))
+        self.commit_and_read(w, repository).await
     }
 
     /// Writes an image stream's labels, annotations and spec, and applies its spec tags, in
@@ -74,10 +71,7 @@ impl Metadata {
             crate::access::project_must_exist(&mut w, project).await?;
             crate::repositories::insert_repository(&mut w, repository, now).await?;
         }
-        let lock = match w.dialect {
-            crate::Dialect::Postgres => " FOR NO KEY UPDATE",
-            crate::Dialect::Sqlite => "",
-        };
+        let lock = w.for_no_key_update();
         let current = sqlx::query(&format!(
             "SELECT resource_version FROM repositories WHERE name = $1{lock}"
         ))
@@ -96,6 +90,11 @@ impl Metadata {
             )));
         }
         apply_update(&mut w, repository, update, now).await?;
+        self.commit_and_read(w, repository).await
+    }
+
+    /// Commits a stream write and reads the stream as it now is.
+    async fn commit_and_read(&self, w: crate::WriteTx, repository: &str) -> Result<StreamRow> {
         w.commit().await?;
         self.image_stream(repository)
             .await?
@@ -211,10 +210,7 @@ impl Metadata {
         annotations: &str,
     ) -> Result<()> {
         let mut w = self.write().await?;
-        let lock = match w.dialect {
-            crate::Dialect::Postgres => " FOR NO KEY UPDATE",
-            crate::Dialect::Sqlite => "",
-        };
+        let lock = w.for_no_key_update();
         let row = sqlx::query(&format!(
             "SELECT resource_version FROM images WHERE digest = $1{lock}"
         ))

@@ -79,10 +79,7 @@ async fn move_tag(
     .rows_affected()
         > 0;
     if !created {
-        let lock = match w.dialect {
-            crate::Dialect::Postgres => " FOR UPDATE",
-            crate::Dialect::Sqlite => "",
-        };
+        let lock = w.for_update();
         let sql = format!("SELECT digest FROM tags WHERE repository = $1 AND name = $2{lock}");
         let current: String = sqlx::query(&sql)
             .bind(repository)

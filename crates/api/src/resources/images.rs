@@ -212,15 +212,8 @@ pub async fn images(
 /// change its labels and annotations (cluster administrators); `DELETE` removes it from every
 /// stream (pruners and cluster administrators); its bytes stay until pruning.
 pub async fn image(ctx: &Ctx, method: &Method, digest: &str, body: Value) -> ResourceResult {
-    let projects = ctx
-        .app
-        .access
-        .projects_allowing(ctx.principal(), Verb::Pull)
-        .await?;
     let meta = ctx.app.access.metadata();
-    let Some(repo) = meta.image_repository(digest, projects.as_deref()).await? else {
-        return Err(Status::not_found("image", digest));
-    };
+    let repo = pullable_repository(ctx, digest).await?;
     let Some(info) = load_image(ctx, digest).await? else {
         return Err(Status::not_found("image", digest));
     };
@@ -262,6 +255,22 @@ pub async fn image(ctx: &Ctx, method: &Method, digest: &str, body: Value) -> Res
         return Err(Status::not_found("image", digest));
     };
     Ok(ok(image_json(&ctx.host, Some(&repo), &info)))
+}
+
+/// The first stream (by name) holding image `digest` that the caller may pull from; 404 when
+/// there is none, as if the image did not exist.
+pub async fn pullable_repository(ctx: &Ctx, digest: &str) -> Result<String, Status> {
+    let projects = ctx
+        .app
+        .access
+        .projects_allowing(ctx.principal(), Verb::Pull)
+        .await?;
+    ctx.app
+        .access
+        .metadata()
+        .image_repository(digest, projects.as_deref())
+        .await?
+        .ok_or_else(|| Status::not_found("image", digest))
 }
 
 /// An image with its layers and configuration, when it exists.

@@ -345,15 +345,8 @@ pub async fn mappings(ctx: &Ctx, method: &Method, project: &str, body: Value) ->
         ),
         _ => return Err(Status::invalid("tag must be a string")),
     };
-    let projects = ctx
-        .app
-        .access
-        .projects_allowing(ctx.principal(), Verb::Pull)
-        .await?;
+    let source = super::images::pullable_repository(ctx, digest).await?;
     let meta = ctx.app.access.metadata();
-    let Some(source) = meta.image_repository(digest, projects.as_deref()).await? else {
-        return Err(Status::not_found("image", digest));
-    };
     match meta
         .tag_from(&source, digest, &destination, tag.as_deref())
         .await
